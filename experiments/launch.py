@@ -1,0 +1,33 @@
+"""Launch one experiment from a config file.
+
+  python -m experiments.launch --config experiments/configs/vae.py:mnist --workdir runs/vae \
+      --config.optim.lr=3e-4
+
+Restarting with the same --workdir resumes from its latest checkpoint. On a
+multi-host TPU / GPU cluster pass --distributed on every host.
+"""
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "path/to/config.py[:variant]", lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics and samples.")
+_DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (multi-host).")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO
+    import jax
+
+    from jaxgen.train.loop import train_and_evaluate
+
+    if _DISTRIBUTED.value:
+        jax.distributed.initialize()
+    train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,105 @@
+"""Deterministic batching of in-memory arrays.
+
+The order of epoch e is a permutation drawn from (seed, e); batch i of the
+stream is therefore a pure function of (seed, step), which is what makes a
+resumed run see exactly the batches an uninterrupted one would. Each process
+of a multi-host run takes its contiguous slice of the global batch.
+"""
+
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class DataSpec:
+    """What a model needs to know about the data."""
+
+    shape: tuple[int, ...]  # one example's 'x', e.g. (28, 28, 1) or (2,)
+    num_classes: int  # 0 when unlabelled
+    num_bins: int | None  # grey levels of quantised data (256, 17, 2), None if continuous
+    num_train: int
+    num_test: int
+
+
+def _to_model_input(x: np.ndarray, scale: float | None) -> np.ndarray:
+    x = x.astype(np.float32)
+    return x / scale if scale else x
+
+
+@dataclasses.dataclass
+class Batcher:
+    """Draws training batches by step and test batches by position.
+
+    Arrays are {'x': [N, ...] (uint8 or float), 'label': [N]}; batches are
+    {'x': float32 in [0, 1] for images, 'label': int32, 'index': int32,
+    'mask': float32 (test batches only; 0 marks padding)}.
+    """
+
+    train: dict[str, np.ndarray]
+    test: dict[str, np.ndarray]
+    batch_size: int
+    seed: int
+    scale: float | None = None  # divide 'x' by this (255 for uint8 images)
+    binarize: bool = False  # dynamic binarisation: x ~ Bernoulli(x) anew every draw
+    process_index: int = 0
+    process_count: int = 1
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return len(self.train["x"]) // self.batch_size
+
+    def position(self, step: int) -> tuple[int, int]:
+        """(epoch, batch within the epoch) of training step `step`."""
+        return divmod(step, self.steps_per_epoch)
+
+    def _local(self, lo: int, hi: int) -> slice:
+        per = (hi - lo) // self.process_count
+        return slice(lo + self.process_index * per, lo + (self.process_index + 1) * per)
+
+    def _finish(self, arrays: dict, idx: np.ndarray, rng: np.random.Generator) -> dict:
+        x = _to_model_input(arrays["x"][idx], self.scale)
+        if self.binarize:
+            x = (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
+        batch = {"x": x, "index": idx.astype(np.int32)}
+        if "label" in arrays:
+            batch["label"] = arrays["label"][idx].astype(np.int32)
+        return batch
+
+    def train_batch(self, step: int) -> dict:
+        """This process's share of the global training batch of `step`."""
+        epoch, i = self.position(step)
+        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.train["x"]))
+        local = self._local(i * self.batch_size, (i + 1) * self.batch_size)
+        idx = order[local]
+        batch = self._finish(self.train, idx, np.random.default_rng([self.seed, epoch, i, self.process_index]))
+        # The stream position, not the dataset row, keys per-example noise:
+        # distinct across epochs, identical whatever the device layout.
+        batch["index"] = np.arange(step * self.batch_size, (step + 1) * self.batch_size, dtype=np.int64)[
+            self._local(0, self.batch_size)
+        ].astype(np.int32)
+        return batch
+
+    def test_batches(self, batch_size: int, limit: int = 0, binarize_seed: int = 0):
+        """Yield the test set in order, padded to full batches ('mask' 0 on padding).
+
+        With dynamic binarisation the test set is binarised once, with a fixed
+        seed, so every evaluation sees the same binary images.
+        """
+        n = len(self.test["x"]) if limit <= 0 else min(limit, len(self.test["x"]))
+        rng = np.random.default_rng([self.seed, binarize_seed, 2**31 - 1])
+        binary = None
+        if self.binarize:
+            x = _to_model_input(self.test["x"][:n], self.scale)
+            binary = (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
+        for lo in range(0, n, batch_size):
+            idx = np.arange(lo, lo + batch_size)
+            mask = (idx < n).astype(np.float32)
+            idx = np.minimum(idx, n - 1)
+            local = self._local(0, batch_size)
+            idx, mask = idx[local], mask[local]
+            batch = self._finish(self.test, idx, rng)
+            if binary is not None:
+                batch["x"] = binary[idx]
+            batch["mask"] = mask
+            yield batch

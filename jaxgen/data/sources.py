@@ -1,0 +1,103 @@
+"""Dataset table: name -> loader of in-memory train / test arrays.
+
+Images: 'mnist', 'fashion_mnist' (TFDS from idx files), 'digits'
+(scikit-learn's embedded 8x8 digits), 'tfds:NAME' (any prepared TFDS dataset
+with an 'image' feature, read through the data-source path). Toy 2-D:
+'ring8', 'grid25', 'two_moons', 'swiss_roll', 'checkerboard' (generated in JAX).
+"""
+
+import dataclasses
+
+import jax
+import numpy as np
+
+from jaxgen.data import toy
+from jaxgen.data.pipeline import DataSpec
+
+
+@dataclasses.dataclass(frozen=True)
+class Loaded:
+    train: dict[str, np.ndarray]
+    test: dict[str, np.ndarray]
+    spec: DataSpec
+    scale: float | None  # divide 'x' by this to get [0, 1]
+
+
+def _images(train: dict, test: dict, num_bins: int, num_classes: int) -> Loaded:
+    train = {"x": train["image"], "label": train["label"]}
+    test = {"x": test["image"], "label": test["label"]}
+    spec = DataSpec(tuple(train["x"].shape[1:]), num_classes, num_bins, len(train["x"]), len(test["x"]))
+    return Loaded(train, test, spec, float(num_bins - 1))
+
+
+def _idx_dataset(name: str):
+    def load(data_config) -> Loaded:
+        from jaxgen.data import tfds_builders  # imports TFDS only when needed
+
+        arrays = tfds_builders.load_arrays(name, data_config.dir, data_config.tfds_dir, data_config.download)
+        return _images(arrays["train"], arrays["test"], 256, 10)
+
+    return load
+
+
+def _digits(data_config) -> Loaded:
+    """1797 8x8 images with 17 grey levels (0..16); the last 297 are the test split."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = bunch.images.astype(np.uint8)[..., None]  # [1797, 8, 8, 1]
+    labels = bunch.target.astype(np.int32)
+    train = {"image": images[:1500], "label": labels[:1500]}
+    test = {"image": images[1500:], "label": labels[1500:]}
+    return _images(train, test, 17, 10)
+
+
+def _tfds(name: str):
+    def load(data_config) -> Loaded:
+        import tensorflow_datasets as tfds
+
+        out = {}
+        for split in ("train", "test"):
+            source = tfds.data_source(name, split=split, data_dir=data_config.tfds_dir or None, download=False)
+            records = source.__getitems__(list(range(len(source))))
+            out[split] = {"image": np.stack([r["image"] for r in records])}
+            out[split]["label"] = np.asarray([r.get("label", 0) for r in records], np.int32)
+        if out["train"]["image"].dtype != np.uint8:
+            raise ValueError(f"tfds:{name}: expected uint8 images, got {out['train']['image'].dtype}")
+        return _images(out["train"], out["test"], 256, int(out["train"]["label"].max()) + 1)
+
+    return load
+
+
+def _toy(name: str):
+    def load(data_config) -> Loaded:
+        key = jax.random.key(data_config.toy_seed)
+        train = np.asarray(toy.SAMPLERS[name](jax.random.fold_in(key, 0), data_config.toy_train_size))
+        test = np.asarray(toy.SAMPLERS[name](jax.random.fold_in(key, 1), data_config.toy_test_size))
+        spec = DataSpec((2,), 0, None, len(train), len(test))
+        return Loaded({"x": train}, {"x": test}, spec, None)
+
+    return load
+
+
+DATASETS = {
+    "mnist": _idx_dataset("mnist"),
+    "fashion_mnist": _idx_dataset("fashion_mnist"),
+    "digits": _digits,
+    **{name: _toy(name) for name in toy.SAMPLERS},
+}
+# Example shapes known without loading, so configs are checked before any work.
+SHAPES = {"mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1), "digits": (8, 8, 1), **{n: (2,) for n in toy.SAMPLERS}}
+
+
+def is_known(name: str) -> bool:
+    return name in DATASETS or (name.startswith("tfds:") and len(name) > 5)
+
+
+def load(data_config) -> Loaded:
+    """Load `data_config.name` (see the module docstring for the names)."""
+    if data_config.name.startswith("tfds:"):
+        return _tfds(data_config.name[5:])(data_config)
+    if data_config.name not in DATASETS:
+        raise ValueError(f"config.data.name={data_config.name!r} is unknown; expected one of {sorted(DATASETS)} or 'tfds:NAME'")
+    return DATASETS[data_config.name](data_config)

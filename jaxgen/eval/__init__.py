@@ -1,0 +1,1 @@
+"""Evaluation: dataset-level averages of per-example metrics, image grids."""

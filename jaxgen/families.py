@@ -1,0 +1,98 @@
+"""The family table: name -> builder of what the one training loop runs.
+
+Every family is listed here explicitly (no import-time registries). A builder
+takes (config, data spec) and returns a `Family`: how to initialise params,
+the step kind that updates them, per-example evaluation functions, a summary
+of their averages, and a sampler for PNG grids.
+"""
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any
+
+from jaxgen.data.pipeline import DataSpec
+from jaxgen.models import observations, vae
+from jaxgen.train.optim import make_optimizer
+from jaxgen.train.steps import GradientStep, Step
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    init_params: Callable  # (key, batch) -> params
+    step: Step
+    eval_fns: Callable[[bool], dict[str, Callable]]  # final? -> {name: (params, batch, key) -> {metric: [B]}}
+    summarize: Callable[[dict[str, float], bool], dict[str, float]]  # (averages, final?) -> reported metrics
+    sample: Callable | None = None  # (params, key, n) -> [n, *shape] in [0, 1] (images) or raw (2-D)
+
+
+def build_vae(config, spec: DataSpec) -> Family:
+    m = config.model
+    obs = observations.make(m.likelihood, spec.num_bins if not config.data.binarize else 2)
+    model = vae.VAE(
+        latent_dim=m.latent_dim,
+        data_shape=spec.shape,
+        out_channels=obs.params_per_channel * spec.shape[-1],
+        architecture=m.architecture,
+        hidden=tuple(m.hidden),
+        channels=tuple(m.channels),
+        activation=m.activation,
+    )
+    step = GradientStep(vae.make_loss_fn(model, obs, m.beta), make_optimizer(config.optim, config.train.num_steps),
+                        config.train.ema_decay)
+    num_dims = math.prod(spec.shape)
+
+    def eval_fns(final: bool):
+        k = config.eval.final_iwae_samples if final else config.eval.iwae_samples
+        return {"test": vae.make_bound_fn(model, obs, k, min(config.eval.iwae_chunk, k))}
+
+    def summarize(avg: dict[str, float], final: bool) -> dict[str, float]:
+        k = config.eval.final_iwae_samples if final else config.eval.iwae_samples
+        out = {"nelbo": -avg["elbo"], f"niwae_{k}": -avg["iwae"]}
+        out.update({f"{name}_bpd": v / (num_dims * math.log(2.0)) for name, v in list(out.items())})
+        return out
+
+    return Family(
+        init_params=lambda key, batch: vae.init_params(model, key, batch),
+        step=step,
+        eval_fns=eval_fns,
+        summarize=summarize,
+        sample=vae.make_sample_fn(model, obs),
+    )
+
+
+def validate_vae(config, shape: tuple[int, ...] | None, errors: list[str]) -> None:
+    m = config.model
+    if m.likelihood not in observations.NAMES:
+        errors.append(f"config.model.likelihood={m.likelihood!r}: expected one of {observations.NAMES}")
+    if config.data.binarize and m.likelihood != "bernoulli":
+        errors.append(f"config.model.likelihood={m.likelihood!r}: binarised data (config.data.binarize=True) needs 'bernoulli'")
+    if m.latent_dim <= 0:
+        errors.append(f"config.model.latent_dim={m.latent_dim}: must be positive")
+    if m.architecture not in ("mlp", "conv"):
+        errors.append(f"config.model.architecture={m.architecture!r}: expected 'mlp' or 'conv'")
+    if m.activation not in vae.ACTIVATIONS:
+        errors.append(f"config.model.activation={m.activation!r}: expected one of {sorted(vae.ACTIVATIONS)}")
+    if shape is not None and len(shape) != 3:
+        errors.append(f"config.data.name={config.data.name!r}: the VAE needs image data [H, W, C], got shape {shape}")
+    elif shape is not None and m.architecture == "conv":
+        scale = 2 ** len(m.channels)
+        if shape[0] % scale or shape[1] % scale:
+            errors.append(f"config.model.channels={tuple(m.channels)}: {len(m.channels)} stride-2 stages need H, W "
+                          f"divisible by {scale}, got {shape[:2]}")
+    if config.eval.iwae_samples % min(config.eval.iwae_chunk, config.eval.iwae_samples):
+        errors.append(f"config.eval.iwae_samples={config.eval.iwae_samples}: must be divisible by config.eval.iwae_chunk")
+    if config.eval.final_iwae_samples % min(config.eval.iwae_chunk, config.eval.final_iwae_samples):
+        errors.append(f"config.eval.final_iwae_samples={config.eval.final_iwae_samples}: must be divisible by "
+                      "config.eval.iwae_chunk")
+
+
+@dataclasses.dataclass(frozen=True)
+class FamilyEntry:
+    build: Callable[[Any, DataSpec], Family]
+    validate: Callable[[Any, tuple[int, ...] | None, list[str]], None]
+
+
+FAMILIES: dict[str, FamilyEntry] = {
+    "vae": FamilyEntry(build_vae, validate_vae),
+}

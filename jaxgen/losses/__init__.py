@@ -1,0 +1,27 @@
+"""Pure loss functions: likelihoods, divergences and bounds (jax.numpy only).
+
+Nothing here imports flax, a config or a trainer: a researcher can import any
+function in this package on its own. Every function is per-example and
+unreduced unless its name says otherwise.
+"""
+
+from jaxgen.losses.bounds import elbo, iwae_bound, log_mean_exp
+from jaxgen.losses.divergences import gaussian_kl, gaussian_kl_standard_normal
+from jaxgen.losses.likelihoods import (
+    bernoulli_log_prob,
+    bits_per_dim,
+    discretized_logistic_log_prob,
+    gaussian_log_prob,
+)
+
+__all__ = [
+    "bernoulli_log_prob",
+    "bits_per_dim",
+    "discretized_logistic_log_prob",
+    "elbo",
+    "gaussian_kl",
+    "gaussian_kl_standard_normal",
+    "gaussian_log_prob",
+    "iwae_bound",
+    "log_mean_exp",
+]

@@ -1,0 +1,1 @@
+"""Generative model families: networks bound to their pure losses."""

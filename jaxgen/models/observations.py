@@ -1,0 +1,82 @@
+"""Observation models p(x | network output): a table from name to log-prob,
+sampler and mean, shared by every family whose decoder outputs pixels."""
+
+import dataclasses
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+from jaxgen.losses import likelihoods
+
+Array = jax.Array
+
+
+@dataclasses.dataclass(frozen=True)
+class Observation:
+    """How a network output of `params_per_channel * C` channels parameterises p(x)."""
+
+    name: str
+    params_per_channel: int
+    log_prob: Callable[[Array, Array], Array]  # (x [B,H,W,C], out) -> [B]
+    sample: Callable[[Array, Array], Array]  # (key, out) -> x
+    mean: Callable[[Array], Array]  # out -> E[x], clipped to [0, 1]
+
+
+def _split(out: Array) -> tuple[Array, Array]:
+    loc, log_scale = jnp.split(out, 2, axis=-1)
+    return loc, jnp.clip(log_scale, -7.0, 5.0)
+
+
+def bernoulli() -> Observation:
+    return Observation(
+        name="bernoulli",
+        params_per_channel=1,
+        log_prob=lambda x, out: likelihoods.bernoulli_log_prob(x, out),
+        sample=lambda key, out: jax.random.bernoulli(key, jax.nn.sigmoid(out)).astype(jnp.float32),
+        mean=jax.nn.sigmoid,
+    )
+
+
+def gaussian() -> Observation:
+    def log_prob(x, out):
+        loc, log_scale = _split(out)
+        return likelihoods.gaussian_log_prob(x, loc, log_scale)
+
+    def sample(key, out):
+        loc, log_scale = _split(out)
+        return jnp.clip(loc + jnp.exp(log_scale) * jax.random.normal(key, loc.shape), 0.0, 1.0)
+
+    return Observation("gaussian", 2, log_prob, sample, lambda out: jnp.clip(_split(out)[0], 0.0, 1.0))
+
+
+def discretized_logistic(num_bins: int) -> Observation:
+    def log_prob(x, out):
+        loc, log_scale = _split(out)
+        return likelihoods.discretized_logistic_log_prob(x, loc, log_scale, num_bins)
+
+    def sample(key, out):
+        loc, log_scale = _split(out)
+        u = jax.random.uniform(key, loc.shape, minval=1e-5, maxval=1.0 - 1e-5)
+        x = loc + jnp.exp(log_scale) * (jnp.log(u) - jnp.log1p(-u))
+        return jnp.round(jnp.clip(x, 0.0, 1.0) * (num_bins - 1)) / (num_bins - 1)
+
+    return Observation(
+        f"discretized_logistic({num_bins})", 2, log_prob, sample, lambda out: jnp.clip(_split(out)[0], 0.0, 1.0)
+    )
+
+
+def make(name: str, num_bins: int | None) -> Observation:
+    """Build an observation model by name: 'bernoulli', 'gaussian', 'discretized_logistic'."""
+    if name == "bernoulli":
+        return bernoulli()
+    if name == "gaussian":
+        return gaussian()
+    if name == "discretized_logistic":
+        if not num_bins:
+            raise ValueError("model.likelihood='discretized_logistic' needs data with a known number of grey levels")
+        return discretized_logistic(num_bins)
+    raise ValueError(f"unknown likelihood {name!r}; expected one of {NAMES}")
+
+
+NAMES = ("bernoulli", "gaussian", "discretized_logistic")

@@ -1,0 +1,6 @@
+"""Shared Flax building blocks."""
+
+from jaxgen.nn.conv import ConvDecoder, ConvEncoder, depth_to_space
+from jaxgen.nn.mlp import MLP
+
+__all__ = ["MLP", "ConvDecoder", "ConvEncoder", "depth_to_space"]

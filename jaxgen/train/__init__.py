@@ -1,0 +1,1 @@
+"""The one training loop, its step kinds, parallelism, checkpoints and logging."""

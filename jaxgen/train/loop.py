@@ -1,0 +1,164 @@
+"""The one training loop: train_and_evaluate(config, workdir).
+
+Every family runs here; what differs is the step kind it supplies (see
+jaxgen/families.py and jaxgen/train/steps.py). The run is resumable: the
+step, params, optimizer, EMA and base key are checkpointed, and the data
+position is a function of the step (jaxgen/data/pipeline.py).
+"""
+
+import json
+import os
+import time
+
+import jax
+import numpy as np
+
+import jaxgen
+from jaxgen import data as data_lib
+from jaxgen import rng as rng_lib
+from jaxgen.eval import images
+from jaxgen.eval.dataset import average_over_batches
+from jaxgen.families import FAMILIES
+from jaxgen.train import config_checks, parallel, state as state_lib
+from jaxgen.train.checkpoint import Checkpointer, abstract
+from jaxgen.train.writers import MetricWriter, Progress
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss or gradient became NaN or Inf."""
+
+
+def _fetch_and_average(pending: list[dict]) -> dict[str, float]:
+    fetched = jax.device_get(pending)
+    keys = fetched[0].keys()
+    return {k: float(np.mean([np.mean(m[k]) for m in fetched])) for k in keys}
+
+
+def _check_finite(pending_steps: list[int], pending: list[dict]) -> None:
+    for step, metrics in zip(pending_steps, jax.device_get(pending)):
+        if not np.all(metrics["finite"]):
+            raise NonFiniteLossError(
+                f"loss or gradient is NaN/Inf at step {step} (loss={np.mean(metrics['loss'])}); the run stopped and "
+                "the last good checkpoint is kept. Lower config.optim.lr or set config.optim.grad_clip_norm."
+            )
+
+
+def _evaluate(family, par, params, batcher, config, key, final: bool) -> dict[str, float]:
+    out = {}
+    for name, fn in family.eval_fns(final).items():
+        compiled = par.compile_eval(fn)
+        batches = batcher.test_batches(config.data.eval_batch_size, config.eval.num_examples)
+        avg = average_over_batches(compiled, params, batches, par.put_eval_batch, rng_lib.stream(key, name))
+        out.update(family.summarize(avg, final))
+    return out
+
+
+def _write_samples(family, params, key, config, spec, writer, workdir, step, test_x) -> str | None:
+    if family.sample is None:
+        return None
+    samples = np.asarray(jax.jit(family.sample, static_argnums=2)(params, key, config.eval.num_samples))
+    path = os.path.join(workdir, "samples", f"step_{step:07d}.png")
+    if len(spec.shape) == 3:
+        grid = images.save_image_grid(path, samples, upscale=max(1, 112 // spec.shape[0]))
+    else:
+        grid = images.save_scatter(path, samples, reference=test_x[:2000])
+    writer.write_image(step, "samples", grid)
+    return path
+
+
+def train_and_evaluate(config, workdir: str) -> dict[str, float]:
+    """Train `config` in `workdir` (resuming from its checkpoints) and evaluate.
+
+    Returns the final evaluation metrics, also written to
+    workdir/final_metrics.json.
+    """
+    config_checks.check(config)
+    loaded = data_lib.load(config.data)
+    spec = loaded.spec
+    if config.data.batch_size > spec.num_train:
+        raise config_checks.ConfigError(
+            f"config.data.batch_size={config.data.batch_size}: larger than the {spec.num_train} training examples")
+    family = FAMILIES[config.family].build(config, spec)
+    par = parallel.make(config.train.parallel, config.train.num_devices)
+    batcher = data_lib.Batcher(loaded.train, loaded.test, config.data.batch_size, config.seed, loaded.scale,
+                               config.data.binarize, jax.process_index(), jax.process_count())
+    is_main = jax.process_index() == 0
+    os.makedirs(workdir, exist_ok=True)
+    if is_main:
+        with open(os.path.join(workdir, "config.json"), "w") as f:
+            f.write(config.to_json_best_effort(indent=2, sort_keys=True))
+
+    key = jax.random.key(config.seed)
+    init_key, eval_key, sample_key = (rng_lib.stream(key, n) for n in ("init", "eval", "sample"))
+    first = batcher.train_batch(0)
+    params = jax.jit(family.init_params)(init_key, first)
+    host_state = state_lib.create(params, family.step.init(params), rng_lib.stream(key, "train"),
+                                  ema=config.train.ema_decay > 0)
+    ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), config.checkpoint.every_steps, config.checkpoint.keep)
+    restored = ckpt.restore_latest(abstract(host_state))
+    start = 0
+    if restored is not None:
+        host_state, meta, start = restored
+        print(f"Resuming from step {start} (epoch {meta['epoch']}, batch {meta['batch_in_epoch']}) in {ckpt.directory}")
+    state = par.put_state(host_state)
+    train_step = par.compile_step(family.step)
+    writer = MetricWriter(workdir, enabled=is_main)
+    num_steps = config.train.num_steps
+    progress = Progress(start, num_steps, enabled=is_main and config.train.progress)
+    # XLA:CPU's all-reduce can deadlock when jit steps with collectives are
+    # queued asynchronously; block per step there (cheap on CPU).
+    sync_each_step = jax.devices()[0].platform == "cpu" and len(par.devices) > 1
+
+    def save(step: int) -> None:
+        epoch, batch_in_epoch = batcher.position(step)
+        meta = {"step": step, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "jaxgen": jaxgen.__version__}
+        ckpt.save(step, par.get_state(state), meta)
+
+    def eval_params():
+        s = par.get_state(state)
+        return s.ema_params if (config.eval.use_ema and s.ema_params is not None) else s.params
+
+    pending, pending_steps = [], []
+    t_log = time.perf_counter()
+    for step in range(start, num_steps):
+        state, metrics = train_step(state, par.put_batch(batcher.train_batch(step)))
+        if sync_each_step:
+            jax.block_until_ready(metrics)
+        pending.append(metrics)
+        pending_steps.append(step)
+        done = step + 1
+        if done % config.train.log_every == 0 or done == num_steps or ckpt.should_save(done):
+            _check_finite(pending_steps, pending)
+            avg = _fetch_and_average(pending)
+            now = time.perf_counter()
+            rate = len(pending) / max(now - t_log, 1e-9)
+            t_log = now
+            avg.update(steps_per_s=rate, examples_per_s=rate * config.data.batch_size)
+            avg.pop("finite", None)
+            writer.write(done, "train", avg)
+            progress.update(done, avg)
+            pending, pending_steps = [], []
+        if ckpt.should_save(done) and done != num_steps:
+            save(done)
+        every = config.eval.every_steps
+        if every > 0 and done % every == 0 and done != num_steps:
+            results = _evaluate(family, par, eval_params(), batcher, config, jax.random.fold_in(eval_key, done), False)
+            writer.write(done, "eval", results)
+            _write_samples(family, eval_params(), jax.random.fold_in(sample_key, done), config, spec, writer, workdir,
+                           done, loaded.test["x"])
+    progress.close()
+    save(num_steps)
+    results = _evaluate(family, par, eval_params(), batcher, config, jax.random.fold_in(eval_key, num_steps), True)
+    writer.write(num_steps, "final", results)
+    sample_path = _write_samples(family, eval_params(), jax.random.fold_in(sample_key, num_steps), config, spec,
+                                 writer, workdir, num_steps, loaded.test["x"])
+    writer.close()
+    ckpt.close()
+    if is_main:
+        with open(os.path.join(workdir, "final_metrics.json"), "w") as f:
+            json.dump({"step": num_steps, **results}, f, indent=2)
+        print("Final metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in results.items()))
+        print(f"Samples:     {sample_path}")
+        print(f"Metrics:     {os.path.join(workdir, 'metrics.jsonl')} (TensorBoard: {os.path.join(workdir, 'tensorboard')})")
+        print(f"Checkpoints: {ckpt.directory}")
+    return results

@@ -1,0 +1,74 @@
+"""Step kinds: pure updates (state, batch, axis_name) -> (state, metrics).
+
+A family supplies a step kind to the one loop. `GradientStep` differentiates a
+single loss; an adversarial family supplies alternating updates, and EM or
+contrastive divergence a statistics-based update, with the same signature.
+
+`axis_name` is None under jit/Mesh, where the batch is one global array and a
+mean over it is already global; under pmap it names the device axis and the
+step averages gradients and metrics with `lax.pmean` itself.
+"""
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxgen.train.state import TrainState
+
+LossFn = Callable[[Any, dict, jax.Array], tuple[jax.Array, dict]]
+
+
+class Step(Protocol):
+    """What the loop needs from a step kind."""
+
+    def init(self, params: Any) -> Any:
+        """Optimizer (or other update) state for `params`."""
+
+    def __call__(self, state: TrainState, batch: dict, axis_name: str | None) -> tuple[TrainState, dict]:
+        """One update. Metrics are scalars, already averaged over devices."""
+
+
+def pmean(tree: Any, axis_name: str | None) -> Any:
+    """Average over the device axis under pmap; identity under jit."""
+    return tree if axis_name is None else jax.lax.pmean(tree, axis_name)
+
+
+def ema_update(ema: Any, params: Any, decay: float) -> Any:
+    """ema <- decay * ema + (1 - decay) * params."""
+    return jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, ema, params)
+
+
+@dataclasses.dataclass(frozen=True)
+class GradientStep:
+    """Minimise loss_fn(params, batch, rng) -> (loss, metrics) with an optax optimizer.
+
+    The step key is fold_in(base key, step); per-example noise is folded from
+    it by the loss (jaxgen.rng.example_keys), so results do not depend on the
+    number of devices. Metrics gain 'grad_norm' and 'finite' (1 if the loss
+    and gradients are finite).
+    """
+
+    loss_fn: LossFn
+    tx: optax.GradientTransformation
+    ema_decay: float = 0.0
+
+    def init(self, params: Any) -> Any:
+        return self.tx.init(params)
+
+    def __call__(self, state: TrainState, batch: dict, axis_name: str | None = None):
+        grad_fn = jax.grad(self.loss_fn, has_aux=True)
+        grads, metrics = grad_fn(state.params, batch, state.step_key())
+        grads, metrics = pmean((grads, metrics), axis_name)
+        grad_norm = optax.global_norm(grads)
+        updates, opt_state = self.tx.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        ema = state.ema_params
+        if ema is not None:
+            ema = ema_update(ema, params, self.ema_decay)
+        metrics = dict(metrics, grad_norm=grad_norm, finite=jnp.isfinite(metrics["loss"]) & jnp.isfinite(grad_norm))
+        new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state, ema_params=ema)
+        return new_state, metrics
