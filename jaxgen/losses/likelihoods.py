@@ -76,17 +76,16 @@ def discretized_logistic_log_prob(
     centered = x - loc
     upper = inv_scale * (centered + half_bin)
     lower = inv_scale * (centered - half_bin)
-    # F(u) - F(l) = sigmoid(-l') - sigmoid(-u') with the arguments mirrored
-    # into the left tail, where sigmoid keeps its relative precision.
+    # log(F(u) - F(l)) = log(sigmoid(a) - sigmoid(b)) with the arguments
+    # mirrored so that b <= 0 (F(u) - F(l) = sigmoid(-l) - sigmoid(-u)), then
+    # log sigmoid(a) + log(1 - exp(log sigmoid(b) - log sigmoid(a))): exact in
+    # both tails, no underflow and no density approximation.
     flip = centered > 0
     a = jnp.where(flip, -lower, upper)
     b = jnp.where(flip, -upper, lower)
-    delta = jax.nn.sigmoid(a) - jax.nn.sigmoid(b)
-    # Far in a tail the difference underflows: density at the bin centre
-    # times the bin width is accurate there.
-    mid = inv_scale * centered
-    log_mid = mid - 2.0 * jax.nn.softplus(mid) - log_scale + math.log(2.0 * half_bin)
-    log_delta = jnp.where(delta > 1e-6, jnp.log(jnp.maximum(delta, 1e-30)), log_mid)
+    log_sig_a = jax.nn.log_sigmoid(a)
+    log_ratio = jnp.minimum(jax.nn.log_sigmoid(b) - log_sig_a, -1e-30)
+    log_delta = log_sig_a + jnp.log(-jnp.expm1(log_ratio))
     log_cdf_upper = jax.nn.log_sigmoid(upper)  # first bin: log F(upper)
     log_sf_lower = jax.nn.log_sigmoid(-lower)  # last bin: log (1 - F(lower))
     log_p = jnp.where(x < half_bin, log_cdf_upper, jnp.where(x > 1.0 - half_bin, log_sf_lower, log_delta))

@@ -119,7 +119,7 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float]:
         return s.ema_params if (config.eval.use_ema and s.ema_params is not None) else s.params
 
     pending, pending_steps = [], []
-    t_log = time.perf_counter()
+    t_start = t_log = time.perf_counter()
     for step in range(start, num_steps):
         state, metrics = train_step(state, par.put_batch(batcher.train_batch(step)))
         if sync_each_step:
@@ -147,6 +147,7 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float]:
             _write_samples(family, eval_params(), jax.random.fold_in(sample_key, done), config, spec, writer, workdir,
                            done, loaded.test["x"])
     progress.close()
+    train_seconds = time.perf_counter() - t_start
     save(num_steps)
     results = _evaluate(family, par, eval_params(), batcher, config, jax.random.fold_in(eval_key, num_steps), True)
     writer.write(num_steps, "final", results)
@@ -156,7 +157,7 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float]:
     ckpt.close()
     if is_main:
         with open(os.path.join(workdir, "final_metrics.json"), "w") as f:
-            json.dump({"step": num_steps, **results}, f, indent=2)
+            json.dump({"step": num_steps, "train_seconds_this_session": train_seconds, **results}, f, indent=2)
         print("Final metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in results.items()))
         print(f"Samples:     {sample_path}")
         print(f"Metrics:     {os.path.join(workdir, 'metrics.jsonl')} (TensorBoard: {os.path.join(workdir, 'tensorboard')})")

@@ -1,0 +1,115 @@
+"""VAE bounds against independent estimates: a numpy Monte-Carlo ELBO and the
+exact log p(x) of a 1-D-latent model by quadrature."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy import integrate, stats
+
+from jaxgen.models import observations, vae
+
+SHAPE = (2, 2, 1)
+
+
+def _tiny(latent_dim=1, seed=0):
+    obs = observations.bernoulli()
+    model = vae.VAE(latent_dim=latent_dim, data_shape=SHAPE, out_channels=1, hidden=(8,), activation="tanh")
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 2, (6, *SHAPE)).astype(np.float32)
+    batch = {"x": jnp.asarray(x), "index": jnp.arange(6, dtype=jnp.int32)}
+    params = vae.init_params(model, jax.random.key(seed), batch)
+    # Scale weights up so the posterior is far from the prior: a loose ELBO.
+    params = jax.tree.map(lambda p: 3.0 * p, params)
+    return model, obs, params, batch, x
+
+
+def _decoder_log_lik(model, params, x, z):
+    """numpy log p(x | z) for z [n, D] and one image x."""
+    logits = np.asarray(model.apply(params, jnp.asarray(z, jnp.float32), method=vae.VAE.decode), np.float64)
+    p = 1 / (1 + np.exp(-logits))
+    return stats.bernoulli.logpmf(np.broadcast_to(x, p.shape), p).reshape(len(z), -1).sum(-1)
+
+
+def test_elbo_matches_independent_monte_carlo():
+    model, obs, params, batch, x = _tiny(latent_dim=2)
+    got = jax.jit(vae.make_bound_fn(model, obs, 1000, 250))(params, batch, jax.random.key(1))["elbo"]
+    mean, log_var = (np.asarray(a, np.float64) for a in model.apply(params, batch["x"], method=vae.VAE.encode))
+    rng = np.random.default_rng(7)
+    for i in range(len(x)):
+        std = np.exp(0.5 * log_var[i])
+        z = mean[i] + std * rng.standard_normal((20000, 2))
+        log_w = (_decoder_log_lik(model, params, x[i], z) + stats.norm.logpdf(z).sum(-1)
+                 - stats.norm.logpdf(z, mean[i], std).sum(-1))
+        stderr = log_w.std() / math.sqrt(len(log_w))
+        assert abs(got[i] - log_w.mean()) < 5 * stderr + 0.05, (i, got[i], log_w.mean(), stderr)
+
+
+def test_loss_is_negative_elbo_and_differentiable():
+    model, obs, params, batch, _ = _tiny(latent_dim=2)
+    loss_fn = vae.make_loss_fn(model, obs)
+    (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, batch, jax.random.key(3))
+    np.testing.assert_allclose(loss, -metrics["elbo"], rtol=1e-6)
+    np.testing.assert_allclose(metrics["nll_recon"] + metrics["kl"], loss, rtol=1e-6)
+    assert all(np.all(np.isfinite(g)) for g in jax.tree.leaves(grads))
+
+
+def test_loss_noise_does_not_depend_on_batch_split():
+    """Per-example keys: two half batches see the noise of the whole batch."""
+    model, obs, params, batch, _ = _tiny(latent_dim=2)
+    fn = vae.make_bound_fn(model, obs, 8, 4)
+    key = jax.random.key(5)
+    whole = fn(params, batch, key)["iwae"]
+    halves = [fn(params, {k: v[s] for k, v in batch.items()}, key)["iwae"] for s in (slice(0, 3), slice(3, 6))]
+    np.testing.assert_allclose(whole, np.concatenate(halves), rtol=1e-6)
+
+
+def _exact_log_px(model, params, x):
+    """log p(x) = log integral p(x|z) N(z; 0, 1) dz by adaptive quadrature (1-D latent)."""
+    out = []
+    for xi in x:
+        f = lambda z: math.exp(_decoder_log_lik(model, params, xi, np.array([[z]]))[0]) * stats.norm.pdf(z)  # noqa: E731
+        out.append(math.log(integrate.quad(f, -10, 10, limit=200)[0]))
+    return np.asarray(out)
+
+
+def _mean_bound(model, obs, params, batch, k, seeds=10):
+    fn = jax.jit(vae.make_bound_fn(model, obs, k, k))
+    runs = [fn(params, batch, jax.random.key(s)) for s in range(seeds)]
+    return np.mean([r["iwae"] for r in runs], 0), np.mean([r["elbo"] for r in runs], 0)
+
+
+def test_iwae_is_a_bound_above_the_elbo_that_tightens_with_k():
+    model, obs, params, batch, x = _tiny(latent_dim=1)
+    log_px = _exact_log_px(model, params, x)
+    bounds = {k: _mean_bound(model, obs, params, batch, k)[0] for k in (1, 10, 100, 1000)}
+    elbo = _mean_bound(model, obs, params, batch, 1000)[1]
+    assert np.mean(log_px - elbo) > 1.0, "the test needs a loose ELBO to be meaningful"
+    assert np.all(bounds[1000] <= log_px + 1e-3)
+    assert np.all(bounds[1000] >= elbo)
+    means = [bounds[k].mean() for k in (1, 10, 100, 1000)]
+    assert means == sorted(means) and len(set(means)) == 4, means
+    assert abs(bounds[1].mean() - elbo.mean()) < 0.5  # L_1 is a (noisier) ELBO estimate
+
+
+def test_iwae_with_prior_proposal_converges_to_exact_log_likelihood():
+    model, obs, params, batch, x = _tiny(latent_dim=1)
+    # Zero the encoder's output layer: q(z|x) = N(0, 1) = p(z), plain importance sampling.
+    enc = params["params"]["encoder_net"]
+    last = sorted(enc)[-1]
+    enc[last] = jax.tree.map(jnp.zeros_like, enc[last])
+    log_px = _exact_log_px(model, params, x)
+    iwae, elbo = _mean_bound(model, obs, params, batch, 1000, seeds=5)
+    assert np.mean(log_px - elbo) > 0.3
+    np.testing.assert_allclose(iwae, log_px, atol=0.05)  # MC noise of 5 runs ~0.03
+
+
+def test_conv_vae_shapes_and_sampling():
+    obs = observations.discretized_logistic(256)
+    model = vae.VAE(latent_dim=3, data_shape=(8, 8, 1), out_channels=2, architecture="conv", channels=(4, 8))
+    batch = {"x": jnp.zeros((2, 8, 8, 1)), "index": jnp.arange(2, dtype=jnp.int32)}
+    params = vae.init_params(model, jax.random.key(0), batch)
+    assert model.apply(params, batch["x"]).shape == (2, 8, 8, 2)
+    samples = vae.make_sample_fn(model, obs)(params, jax.random.key(1), 5)
+    assert samples.shape == (5, 8, 8, 1) and float(samples.min()) >= 0 and float(samples.max()) <= 1
