@@ -7,6 +7,8 @@ Restarting with the same --workdir resumes from its latest checkpoint. On a
 multi-host TPU / GPU cluster pass --distributed on every host.
 """
 
+import sys
+
 from absl import app, flags, logging
 from ml_collections import config_flags
 
@@ -22,11 +24,15 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO
     import jax
 
+    from jaxgen.train.config_checks import ConfigError
     from jaxgen.train.loop import train_and_evaluate
 
     if _DISTRIBUTED.value:
         jax.distributed.initialize()
-    train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+    try:
+        train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+    except (ConfigError, FileNotFoundError) as err:
+        sys.exit(f"error: {err}")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ FILES = {
 class _IdxImages(tfds.core.GeneratorBasedBuilder):
     """28x28x1 uint8 images with 10 labels, from the four original idx files."""
 
-    VERSION = tfds.core.Version("1.0.0")
+    VERSION = tfds.core.Version("1.1.0")
+    RELEASE_NOTES = {"1.1.0": "Records keep the order of the idx files."}
     URL: str = ""
     MD5: dict[str, str] = {}
     HOMEPAGE: str = ""
@@ -47,6 +48,7 @@ class _IdxImages(tfds.core.GeneratorBasedBuilder):
                 }
             ),
             supervised_keys=("image", "label"),
+            disable_shuffling=True,  # keep the idx files' order (row i is the file's example i)
             homepage=self.HOMEPAGE,
         )
 

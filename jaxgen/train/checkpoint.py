@@ -17,6 +17,10 @@ import orbax.checkpoint as ocp
 log = logging.getLogger(__name__)
 
 
+def _handlers() -> dict:
+    return {"state": ocp.StandardCheckpointHandler(), "meta": ocp.JsonCheckpointHandler()}
+
+
 class Checkpointer:
     """Saves {'state': pytree, 'meta': json dict} under `directory/<step>`."""
 
@@ -24,7 +28,7 @@ class Checkpointer:
         self.directory = os.path.abspath(directory)
         self.every_steps = every_steps
         options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True, enable_async_checkpointing=False)
-        self.manager = ocp.CheckpointManager(self.directory, options=options)
+        self.manager = ocp.CheckpointManager(self.directory, options=options, item_handlers=_handlers())
 
     def should_save(self, step: int) -> bool:
         return self.every_steps > 0 and step % self.every_steps == 0
@@ -71,3 +75,21 @@ class Checkpointer:
 def abstract(state: Any) -> Any:
     """ShapeDtypeStructs (with shardings) describing `state`, for restoring."""
     return jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
+
+
+def load_latest(workdir: str) -> tuple[dict, dict, int]:
+    """(state as nested dicts of arrays on the first local device, meta, step)
+    of the newest checkpoint in `workdir/checkpoints`, without knowing the
+    model, whatever device layout saved it."""
+    manager = ocp.CheckpointManager(os.path.join(os.path.abspath(workdir), "checkpoints"), item_handlers=_handlers())
+    step = manager.latest_step()
+    if step is None:
+        raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints")
+    device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    tree = manager.item_metadata(step)["state"]
+    target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), tree)
+    restored = manager.restore(
+        step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore())
+    )
+    manager.close()
+    return restored["state"], dict(restored["meta"]), step

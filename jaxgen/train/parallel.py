@@ -12,6 +12,7 @@ import functools
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
@@ -60,14 +61,18 @@ class PmapParallel:
         self._mesh = MeshParallel(devices)  # evaluation always runs under jit
 
     def put_state(self, state: Any) -> Any:
-        return jax.device_put_replicated(state, self.devices)
+        """Copies of `state` stacked on a leading device axis, one per device."""
+        n = len(self.devices)
+        stacked = jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *x.shape)), state)
+        return jax.device_put(stacked, self._mesh.data_sharding)
 
     def get_state(self, state: Any) -> Any:
         return jax.tree.map(lambda x: x[0], state)
 
     def put_batch(self, batch: dict) -> dict:
         n = len(self.devices)
-        return {k: v.reshape(n, v.shape[0] // n, *v.shape[1:]) for k, v in batch.items()}
+        batch = {k: v.reshape(n, v.shape[0] // n, *v.shape[1:]) for k, v in batch.items()}
+        return jax.device_put(batch, self._mesh.data_sharding)
 
     def compile_step(self, step_fn) -> Any:
         fn = functools.partial(step_fn, axis_name=AXIS)

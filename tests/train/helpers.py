@@ -1,0 +1,32 @@
+"""Shared helpers for training-path tests."""
+
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+
+from tests.conftest import REPO
+
+
+def launch_args(workdir, *overrides, config="experiments/configs/vae.py:smoke"):
+    return [sys.executable, "-m", "experiments.launch", f"--config={config}", f"--workdir={workdir}", *overrides]
+
+
+def run(args, devices: int = 1, **kw) -> subprocess.CompletedProcess:
+    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu")
+    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, **kw)
+
+
+def params_of(workdir) -> list[np.ndarray]:
+    from jaxgen.train.checkpoint import load_latest
+
+    state, _, _ = load_latest(workdir)
+    return [np.asarray(x) for x in jax.tree.leaves(state["params"])]
+
+
+def assert_same_params(a, b, atol=1e-6, rtol=1e-6):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(x, y, atol=atol, rtol=rtol)
