@@ -9,11 +9,12 @@ import sys
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 def main(metrics_path: str, out_path: str) -> None:
-    rows = [json.loads(line) for line in open(metrics_path)]
+    with open(metrics_path) as f:
+        rows = [json.loads(line) for line in f]
     train = [(r["step"], -r["elbo"]) for r in rows if r["split"] == "train"]
     test = [(r["step"], r["nelbo"]) for r in rows if r["split"] in ("eval", "final")]
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)

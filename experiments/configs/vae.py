@@ -18,15 +18,15 @@ from experiments.configs.base import get_base_config, lock
 
 def _model(c, **overrides) -> None:
     c.model = ml_collections.ConfigDict(
-        dict(
-            latent_dim=50,
-            architecture="mlp",
-            hidden=(512, 512),
-            channels=(32, 64),
-            activation="relu",
-            likelihood="bernoulli",
-            beta=1.0,
-        )
+        {
+            "latent_dim": 50,
+            "architecture": "mlp",
+            "hidden": (512, 512),
+            "channels": (32, 64),
+            "activation": "relu",
+            "likelihood": "bernoulli",
+            "beta": 1.0,
+        }
     )
     c.model.update(overrides)
 

@@ -7,6 +7,7 @@ downloaded from the original hosts (online) and checked against their md5.
 
 import hashlib
 import os
+from typing import ClassVar
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -24,10 +25,10 @@ class _IdxImages(tfds.core.GeneratorBasedBuilder):
     """28x28x1 uint8 images with 10 labels, from the four original idx files."""
 
     VERSION = tfds.core.Version("1.1.0")
-    RELEASE_NOTES = {"1.1.0": "Records keep the order of the idx files."}
-    URL: str = ""
-    MD5: dict[str, str] = {}
-    HOMEPAGE: str = ""
+    RELEASE_NOTES: ClassVar[dict[str, str]] = {"1.1.0": "Records keep the order of the idx files."}
+    URL: ClassVar[str] = ""
+    MD5: ClassVar[dict[str, str]] = {}
+    HOMEPAGE: ClassVar[str] = ""
     MANUAL_DOWNLOAD_INSTRUCTIONS = (
         "Put the four original idx files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
         "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) in one directory and pass it as "
@@ -78,7 +79,7 @@ class MnistIdx(_IdxImages):
 
     URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
     HOMEPAGE = "http://yann.lecun.com/exdb/mnist/"
-    MD5 = {
+    MD5: ClassVar[dict[str, str]] = {
         "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
         "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
         "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
@@ -91,7 +92,7 @@ class FashionMnistIdx(_IdxImages):
 
     URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
     HOMEPAGE = "https://github.com/zalandoresearch/fashion-mnist"
-    MD5 = {
+    MD5: ClassVar[dict[str, str]] = {
         "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
         "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
         "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",

@@ -19,7 +19,8 @@ from jaxgen import rng as rng_lib
 from jaxgen.eval import images
 from jaxgen.eval.dataset import average_over_batches
 from jaxgen.families import FAMILIES
-from jaxgen.train import config_checks, parallel, state as state_lib
+from jaxgen.train import config_checks, parallel
+from jaxgen.train import state as state_lib
 from jaxgen.train.checkpoint import Checkpointer, abstract
 from jaxgen.train.writers import MetricWriter, Progress
 

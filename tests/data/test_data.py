@@ -31,8 +31,8 @@ def make_idx_dir(directory, n_train=40, n_test=12, seed=0):
 
 
 def data_config(**kw) -> ml_collections.ConfigDict:
-    base = dict(name="digits", dir="", tfds_dir="", download=False, binarize=False, toy_seed=0,
-                toy_train_size=1000, toy_test_size=100)
+    base = {"name": "digits", "dir": "", "tfds_dir": "", "download": False, "binarize": False, "toy_seed": 0,
+            "toy_train_size": 1000, "toy_test_size": 100}
     return ml_collections.ConfigDict({**base, **kw})
 
 

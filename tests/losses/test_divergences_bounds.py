@@ -8,7 +8,7 @@ from jaxgen.losses import elbo, gaussian_kl, gaussian_kl_standard_normal, iwae_b
 
 
 def _kl_quadrature(mq, sq, mp, sp):
-    f = lambda z: stats.norm.pdf(z, mq, sq) * (stats.norm.logpdf(z, mq, sq) - stats.norm.logpdf(z, mp, sp))  # noqa: E731
+    f = lambda z: stats.norm.pdf(z, mq, sq) * (stats.norm.logpdf(z, mq, sq) - stats.norm.logpdf(z, mp, sp))
     return integrate.quad(f, mq - 12 * sq, mq + 12 * sq)[0]
 
 

@@ -21,7 +21,7 @@ def test_bernoulli_matches_scipy():
 @pytest.mark.parametrize("logit", [-100.0, 100.0])
 @pytest.mark.parametrize("x", [0.0, 1.0])
 def test_bernoulli_extreme_logits_finite(logit, x):
-    f = lambda l: bernoulli_log_prob(jnp.asarray(x), l, event_ndims=0)  # noqa: E731
+    f = lambda l: bernoulli_log_prob(jnp.asarray(x), l, event_ndims=0)
     value, grad = jax.value_and_grad(f)(jnp.asarray(logit))
     # log sigmoid(+-100) is exactly -softplus(-+100): 0 or -100 (to float precision).
     expected = -np.logaddexp(0, -logit) if x == 1 else -np.logaddexp(0, logit)
@@ -72,7 +72,7 @@ def test_discretized_logistic_extreme_is_finite():
     x = jnp.asarray([0.0, 0.5, 1.0, 0.5, 0.2])
     loc = jnp.asarray([100.0, -100.0, -100.0, 0.5, 0.9])
     log_scale = jnp.asarray([-7.0, -7.0, -7.0, -7.0, -7.0])
-    f = lambda l: discretized_logistic_log_prob(x, l, log_scale, 256, 1)  # noqa: E731
+    f = lambda l: discretized_logistic_log_prob(x, l, log_scale, 256, 1)
     value, grad = jax.value_and_grad(f)(loc)
     assert np.isfinite(value) and np.all(np.isfinite(grad))
     # A bin far in the tail: accurate to the log-density approximation.

@@ -69,7 +69,7 @@ def _exact_log_px(model, params, x):
     """log p(x) = log integral p(x|z) N(z; 0, 1) dz by adaptive quadrature (1-D latent)."""
     out = []
     for xi in x:
-        f = lambda z: math.exp(_decoder_log_lik(model, params, xi, np.array([[z]]))[0]) * stats.norm.pdf(z)  # noqa: E731
+        f = lambda z, xi=xi: math.exp(_decoder_log_lik(model, params, xi, np.array([[z]]))[0]) * stats.norm.pdf(z)
         out.append(math.log(integrate.quad(f, -10, 10, limit=200)[0]))
     return np.asarray(out)
 
@@ -97,7 +97,7 @@ def test_iwae_with_prior_proposal_converges_to_exact_log_likelihood():
     model, obs, params, batch, x = _tiny(latent_dim=1)
     # Zero the encoder's output layer: q(z|x) = N(0, 1) = p(z), plain importance sampling.
     enc = params["params"]["encoder_net"]
-    last = sorted(enc)[-1]
+    last = max(enc)
     enc[last] = jax.tree.map(jnp.zeros_like, enc[last])
     log_px = _exact_log_px(model, params, x)
     iwae, elbo = _mean_bound(model, obs, params, batch, 1000, seeds=5)

@@ -16,7 +16,7 @@ def launch_args(workdir, *overrides, config="experiments/configs/vae.py:smoke"):
 
 def run(args, devices: int = 1, **kw) -> subprocess.CompletedProcess:
     env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu")
-    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, **kw)
+    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False, **kw)
 
 
 def params_of(workdir) -> list[np.ndarray]:
