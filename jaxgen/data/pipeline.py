@@ -57,9 +57,10 @@ class Batcher:
         per = (hi - lo) // self.process_count
         return slice(lo + self.process_index * per, lo + (self.process_index + 1) * per)
 
-    def _finish(self, arrays: dict, idx: np.ndarray, rng: np.random.Generator) -> dict:
+    def _finish(self, arrays: dict, idx: np.ndarray, rng: np.random.Generator | None) -> dict:
+        """Gather rows `idx`; binarise them with `rng` unless it is None."""
         x = _to_model_input(arrays["x"][idx], self.scale)
-        if self.binarize:
+        if self.binarize and rng is not None:
             x = (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
         batch = {"x": x, "index": idx.astype(np.int32)}
         if "label" in arrays:
@@ -98,7 +99,7 @@ class Batcher:
             idx = np.minimum(idx, n - 1)
             local = self._local(0, batch_size)
             idx, mask = idx[local], mask[local]
-            batch = self._finish(self.test, idx, rng)
+            batch = self._finish(self.test, idx, None)
             if binary is not None:
                 batch["x"] = binary[idx]
             batch["mask"] = mask

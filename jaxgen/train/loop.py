@@ -44,20 +44,23 @@ def _check_finite(pending_steps: list[int], pending: list[dict]) -> None:
             )
 
 
-def _evaluate(family, par, params, batcher, config, key, final: bool) -> dict[str, float]:
+def _evaluate(compiled_fns: dict, family, par, params, batcher, config, key, final: bool) -> dict[str, float]:
+    """Average the family's per-example eval functions over the test split.
+    `compiled_fns` caches the jitted functions across evaluations."""
+    if final not in compiled_fns:
+        compiled_fns[final] = {name: par.compile_eval(fn) for name, fn in family.eval_fns(final).items()}
     out = {}
-    for name, fn in family.eval_fns(final).items():
-        compiled = par.compile_eval(fn)
+    for name, compiled in compiled_fns[final].items():
         batches = batcher.test_batches(config.data.eval_batch_size, config.eval.num_examples)
         avg = average_over_batches(compiled, params, batches, par.put_eval_batch, rng_lib.stream(key, name))
         out.update(family.summarize(avg, final))
     return out
 
 
-def _write_samples(family, params, key, config, spec, writer, workdir, step, test_x) -> str | None:
-    if family.sample is None:
+def _write_samples(sample_fn, params, key, config, spec, writer, workdir, step, test_x) -> str | None:
+    if sample_fn is None:
         return None
-    samples = np.asarray(jax.jit(family.sample, static_argnums=2)(params, key, config.eval.num_samples))
+    samples = np.asarray(sample_fn(params, key, config.eval.num_samples))
     path = os.path.join(workdir, "samples", f"step_{step:07d}.png")
     if len(spec.shape) == 3:
         grid = images.save_image_grid(path, samples, upscale=max(1, 112 // spec.shape[0]))
@@ -119,6 +122,8 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float]:
         s = par.get_state(state)
         return s.ema_params if (config.eval.use_ema and s.ema_params is not None) else s.params
 
+    compiled_evals: dict = {}
+    sample_fn = jax.jit(family.sample, static_argnums=2) if family.sample is not None else None
     pending, pending_steps = [], []
     t_start = t_log = time.perf_counter()
     for step in range(start, num_steps):
@@ -143,16 +148,18 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float]:
             save(done)
         every = config.eval.every_steps
         if every > 0 and done % every == 0 and done != num_steps:
-            results = _evaluate(family, par, eval_params(), batcher, config, jax.random.fold_in(eval_key, done), False)
+            results = _evaluate(compiled_evals, family, par, eval_params(), batcher, config,
+                                jax.random.fold_in(eval_key, done), False)
             writer.write(done, "eval", results)
-            _write_samples(family, eval_params(), jax.random.fold_in(sample_key, done), config, spec, writer, workdir,
+            _write_samples(sample_fn, eval_params(), jax.random.fold_in(sample_key, done), config, spec, writer, workdir,
                            done, loaded.test["x"])
     progress.close()
     train_seconds = time.perf_counter() - t_start
     save(num_steps)
-    results = _evaluate(family, par, eval_params(), batcher, config, jax.random.fold_in(eval_key, num_steps), True)
+    results = _evaluate(compiled_evals, family, par, eval_params(), batcher, config,
+                        jax.random.fold_in(eval_key, num_steps), True)
     writer.write(num_steps, "final", results)
-    sample_path = _write_samples(family, eval_params(), jax.random.fold_in(sample_key, num_steps), config, spec,
+    sample_path = _write_samples(sample_fn, eval_params(), jax.random.fold_in(sample_key, num_steps), config, spec,
                                  writer, workdir, num_steps, loaded.test["x"])
     writer.close()
     ckpt.close()
