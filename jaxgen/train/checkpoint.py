@@ -21,6 +21,11 @@ def _handlers() -> dict:
     return {"state": ocp.StandardCheckpointHandler(), "meta": ocp.JsonCheckpointHandler()}
 
 
+def _restore_args(target: Any) -> ocp.args.Composite:
+    """Restore 'state' into `target`'s structure / shardings, and 'meta' as JSON."""
+    return ocp.args.Composite(state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore())
+
+
 class Checkpointer:
     """Saves {'state': pytree, 'meta': json dict} under `directory/<step>`."""
 
@@ -45,10 +50,7 @@ class Checkpointer:
         structure, shardings and dtypes. None when there is none."""
         for step in sorted(self.manager.all_steps(), reverse=True):
             try:
-                restored = self.manager.restore(
-                    step,
-                    args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()),
-                )
+                restored = self.manager.restore(step, args=_restore_args(abstract_state))
                 return restored["state"], dict(restored["meta"]), step
             except Exception as err:  # noqa: BLE001 - any unreadable checkpoint falls back
                 self._quarantine(step, err)
@@ -88,8 +90,6 @@ def load_latest(workdir: str) -> tuple[dict, dict, int]:
     device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
     tree = manager.item_metadata(step)["state"]
     target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device), tree)
-    restored = manager.restore(
-        step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore())
-    )
+    restored = manager.restore(step, args=_restore_args(target))
     manager.close()
     return restored["state"], dict(restored["meta"]), step
