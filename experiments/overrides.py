@@ -1,6 +1,7 @@
 """Apply `key.path=value` overrides to a locked ConfigDict, with its type checks."""
 
 import ast
+import copy
 from typing import Any
 
 import ml_collections
@@ -20,7 +21,9 @@ def apply(config: ml_collections.ConfigDict, overrides: dict[str, Any]) -> ml_co
     Raises KeyError for a key the config does not have and TypeError for a
     value of the wrong type, each naming the key.
     """
-    config = ml_collections.ConfigDict(config)  # deep copy, keeps the lock and types
+    # A deep copy (ConfigDict(config) would share the nested sections between
+    # copies, so a sweep's runs would overwrite each other); keeps lock and types.
+    config = copy.deepcopy(config)
     for path, value in overrides.items():
         *parents, leaf = path.split(".")
         node = config

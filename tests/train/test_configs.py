@@ -13,7 +13,7 @@ from jaxgen.families import FAMILIES
 from jaxgen.train import config_checks
 from tests.train.helpers import launch_args, run
 
-CONFIG_MODULES = ["vae"]
+CONFIG_MODULES = ["vae", "gan", "dcgan", "cgan", "aae", "pix2pix"]
 
 
 def all_variants():
@@ -27,10 +27,11 @@ def all_variants():
 def test_variant_loads_checks_and_builds(module, variant):
     config = importlib.import_module(f"experiments.configs.{module}").get_config(variant)
     config_checks.check(config, num_devices=1)
-    shape = sources.SHAPES[config.data.name]
+    shape = sources.SHAPES.get(config.data.name, (32, 32, 3))  # 'tfds:cifar10' has no shape entry
     spec = DataSpec(shape, 10, 256, 1000, 100)
     family = FAMILIES[config.family].build(config, spec)
-    batch = {"x": jax.ShapeDtypeStruct((2, *shape), "float32"), "index": jax.ShapeDtypeStruct((2,), "int32")}
+    batch = {"x": jax.ShapeDtypeStruct((2, *shape), "float32"), "index": jax.ShapeDtypeStruct((2,), "int32"),
+             "label": jax.ShapeDtypeStruct((2,), "int32")}
     params = jax.eval_shape(family.init_params, jax.random.key(0), batch)
     assert sum(math.prod(p.shape) for p in jax.tree.leaves(params)) > 0
 
@@ -72,6 +73,14 @@ def test_override_unknown_key_and_wrong_type():
         overrides.apply(_smoke(), {"optim.lrr": 1e-3})
     with pytest.raises(TypeError, match="config.data.batch_size='big'"):
         overrides.apply(_smoke(), {"data.batch_size": "big"})
+
+
+def test_overrides_do_not_alias_nested_sections():
+    base = _smoke()
+    a = overrides.apply(base, {"optim.lr": 1.0})
+    b = overrides.apply(base, {"optim.lr": 2.0})
+    assert (a.optim.lr, b.optim.lr) == (1.0, 2.0)
+    assert base.optim.lr not in (1.0, 2.0)
 
 
 @pytest.mark.parametrize(
