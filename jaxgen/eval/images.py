@@ -31,8 +31,10 @@ def save_image_grid(path: str, images: np.ndarray, num_cols: int = 0, upscale: i
     return grid
 
 
-def save_scatter(path: str, points: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
-    """Scatter plot of 2-D samples (over optional reference data) as a PNG; returns RGB pixels."""
+def save_scatter(path: str, points: np.ndarray, reference: np.ndarray | None = None,
+                 labels: np.ndarray | None = None) -> np.ndarray:
+    """Scatter plot of 2-D samples (over optional reference data, coloured by
+    optional integer labels) as a PNG; returns RGB pixels."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -41,7 +43,12 @@ def save_scatter(path: str, points: np.ndarray, reference: np.ndarray | None = N
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
     if reference is not None:
         ax.scatter(reference[:, 0], reference[:, 1], s=2, c="0.7", label="data")
-    ax.scatter(points[:, 0], points[:, 1], s=2, c="C0", label="samples")
+    if labels is None:
+        ax.scatter(points[:, 0], points[:, 1], s=2, c="C0", label="samples")
+    else:
+        for value in np.unique(labels):
+            pts = points[labels == value]
+            ax.scatter(pts[:, 0], pts[:, 1], s=2, c=f"C{int(value) % 10}", label=str(value))
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=6)
     fig.tight_layout()

@@ -1,29 +1,12 @@
-"""The family table: name -> builder of what the one training loop runs.
+"""The VAE family: a gradient step on the negative ELBO, IWAE evaluation."""
 
-Every family is listed here explicitly (no import-time registries). A builder
-takes (config, data spec) and returns a `Family`: how to initialise params,
-the step kind that updates them, per-example evaluation functions, a summary
-of their averages, and a sampler for PNG grids.
-"""
-
-import dataclasses
 import math
-from collections.abc import Callable
-from typing import Any
 
 from jaxgen.data.pipeline import DataSpec
+from jaxgen.families.base import Family
 from jaxgen.models import observations, vae
 from jaxgen.train.optim import make_optimizer
-from jaxgen.train.steps import GradientStep, Step
-
-
-@dataclasses.dataclass(frozen=True)
-class Family:
-    init_params: Callable  # (key, batch) -> params
-    step: Step
-    eval_fns: Callable[[bool], dict[str, Callable]]  # final? -> {name: (params, batch, key) -> {metric: [B]}}
-    summarize: Callable[[dict[str, float], bool], dict[str, float]]  # (averages, final?) -> reported metrics
-    sample: Callable | None = None  # (params, key, n) -> [n, *shape] in [0, 1] (images) or raw (2-D)
+from jaxgen.train.steps import GradientStep
 
 
 def build_vae(config, spec: DataSpec) -> Family:
@@ -85,14 +68,3 @@ def validate_vae(config, shape: tuple[int, ...] | None, errors: list[str]) -> No
     if config.eval.final_iwae_samples % min(config.eval.iwae_chunk, config.eval.final_iwae_samples):
         errors.append(f"config.eval.final_iwae_samples={config.eval.final_iwae_samples}: must be divisible by "
                       "config.eval.iwae_chunk")
-
-
-@dataclasses.dataclass(frozen=True)
-class FamilyEntry:
-    build: Callable[[Any, DataSpec], Family]
-    validate: Callable[[Any, tuple[int, ...] | None, list[str]], None]
-
-
-FAMILIES: dict[str, FamilyEntry] = {
-    "vae": FamilyEntry(build_vae, validate_vae),
-}

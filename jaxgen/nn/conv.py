@@ -22,6 +22,14 @@ def depth_to_space(x: jax.Array, block: int) -> jax.Array:
     return x.reshape(b, h * block, w * block, out_c)
 
 
+def space_to_depth(x: jax.Array, block: int) -> jax.Array:
+    """[B, H * block, W * block, C] -> [B, H, W, C * block^2] (inverse of depth_to_space)."""
+    b, h, w, c = x.shape
+    x = x.reshape(b, h // block, block, w // block, block, c)
+    x = jnp.transpose(x, (0, 1, 3, 2, 4, 5))
+    return x.reshape(b, h // block, w // block, block * block * c)
+
+
 class ConvEncoder(nn.Module):
     """Stride-2 3x3 convolutions, one per entry of `channels`, then flatten.
 

@@ -1,7 +1,7 @@
 """The one training loop: train_and_evaluate(config, workdir).
 
 Every family runs here; what differs is the step kind it supplies (see
-jaxgen/families.py and jaxgen/train/steps.py). The run is resumable: the
+jaxgen/families/ and jaxgen/train/steps.py). The run is resumable: the
 step, params, optimizer, EMA and base key are checkpointed, and the data
 position is a function of the step (jaxgen/data/pipeline.py).
 """
@@ -79,12 +79,14 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float]:
     config_checks.check(config)
     loaded = data_lib.load(config.data)
     spec = loaded.spec
-    if config.data.batch_size > spec.num_train:
-        raise config_checks.ConfigError(
-            f"config.data.batch_size={config.data.batch_size}: larger than the {spec.num_train} training examples")
     family = FAMILIES[config.family].build(config, spec)
+    step_batch = config.data.batch_size * family.batch_multiplier
+    if step_batch > spec.num_train:
+        raise config_checks.ConfigError(
+            f"config.data.batch_size={config.data.batch_size}: {step_batch} examples per step (x"
+            f"{family.batch_multiplier} minibatches) is more than the {spec.num_train} training examples")
     par = parallel.make(config.train.parallel, config.train.num_devices)
-    batcher = data_lib.Batcher(loaded.train, loaded.test, config.data.batch_size, config.seed, loaded.scale,
+    batcher = data_lib.Batcher(loaded.train, loaded.test, step_batch, config.seed, loaded.scale,
                                config.data.binarize, jax.process_index(), jax.process_count())
     is_main = jax.process_index() == 0
     os.makedirs(workdir, exist_ok=True)
@@ -97,7 +99,7 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float]:
     first = batcher.train_batch(0)
     params = jax.jit(family.init_params)(init_key, first)
     host_state = state_lib.create(params, family.step.init(params), rng_lib.stream(key, "train"),
-                                  ema=config.train.ema_decay > 0)
+                                  ema=config.train.ema_decay > 0, ema_keys=family.ema_keys)
     ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), config.checkpoint.every_steps, config.checkpoint.keep)
     restored = ckpt.restore_latest(abstract(host_state))
     start = 0
@@ -120,7 +122,9 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float]:
 
     def eval_params():
         s = par.get_state(state)
-        return s.ema_params if (config.eval.use_ema and s.ema_params is not None) else s.params
+        if config.eval.use_ema and s.ema_params is not None:
+            return {**s.params, **s.ema_params}  # EMA entries replace their live counterparts
+        return s.params
 
     compiled_evals: dict = {}
     sample_fn = jax.jit(family.sample, static_argnums=2) if family.sample is not None else None
@@ -139,7 +143,7 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float]:
             now = time.perf_counter()
             rate = len(pending) / max(now - t_log, 1e-9)
             t_log = now
-            avg.update(steps_per_s=rate, examples_per_s=rate * config.data.batch_size)
+            avg.update(steps_per_s=rate, examples_per_s=rate * step_batch)
             avg.pop("finite", None)
             writer.write(done, "train", avg)
             progress.update(done, avg)
@@ -161,6 +165,9 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float]:
     writer.write(num_steps, "final", results)
     sample_path = _write_samples(sample_fn, eval_params(), jax.random.fold_in(sample_key, num_steps), config, spec,
                                  writer, workdir, num_steps, loaded.test["x"])
+    if family.artifacts is not None and is_main:
+        for name, path in family.artifacts(eval_params(), rng_lib.stream(key, "artifacts"), loaded, workdir).items():
+            print(f"{name}: {path}")
     writer.close()
     ckpt.close()
     if is_main:

@@ -27,11 +27,15 @@ class TrainState:
         return jax.random.fold_in(self.base_key(), self.step)
 
 
-def create(params: Any, opt_state: Any, key: jax.Array, ema: bool) -> TrainState:
+def create(params: Any, opt_state: Any, key: jax.Array, ema: bool,
+           ema_keys: tuple[str, ...] | None = None) -> TrainState:
+    """A step-0 state. With `ema`, ema_params starts as a copy of params, or of
+    only the top-level entries `ema_keys` of a dict of params (a GAN's generator)."""
+    tracked = params if ema_keys is None else {k: params[k] for k in ema_keys}
     return TrainState(
         step=jnp.zeros((), jnp.int32),
         params=params,
         opt_state=opt_state,
-        ema_params=jax.tree.map(jnp.copy, params) if ema else None,
+        ema_params=jax.tree.map(jnp.copy, tracked) if ema else None,
         rng=jax.random.key_data(key),
     )

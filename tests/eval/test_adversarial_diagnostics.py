@@ -1,0 +1,67 @@
+"""Mode coverage on constructed point sets, latent interpolation and
+arithmetic, nearest neighbours against brute force."""
+
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgen.data import toy
+from jaxgen.eval import latent, modes, neighbours
+
+
+def test_mode_coverage_on_constructed_points():
+    centres = np.asarray(toy.ring8_modes())
+    # 3 modes hit: 10 points at mode 0, 4 at mode 1 (+1 outside 3 std), 1 at mode 2; 4 far away.
+    pts = np.concatenate([np.repeat(centres[:1], 10, 0), centres[1:2] + [0.1, 0.0], centres[1:2].repeat(4, 0),
+                          centres[2:3], np.full((4, 2), 10.0)])
+    out = modes.mode_coverage(pts, centres, std=0.02)
+    assert out["modes_covered"] == 3
+    np.testing.assert_allclose(out["high_quality_fraction"], 15 / 20)  # the 0.1 offset is > 3 * 0.02
+    hist = np.array([10, 4, 1]) / 15
+    np.testing.assert_allclose(out["mode_kl"], np.sum(hist * np.log(hist * 8)), rtol=1e-6)
+    strict = modes.mode_coverage(pts, centres, std=0.02, min_count=4)
+    assert strict["modes_covered"] == 2
+    uniform = modes.mode_coverage(np.repeat(centres, 3, 0), centres, std=0.02)
+    assert uniform == {"modes_covered": 8.0, "high_quality_fraction": 1.0, "mode_kl": 0.0}
+
+
+def test_indicators_average_to_the_same_counts():
+    centres = toy.grid25_modes()
+    pts = toy.grid25(__import__("jax").random.key(0), 500)
+    ind = modes.mode_indicators(pts, centres, 0.05)
+    counts = [float(jnp.sum(ind[f"mode_{j}"])) for j in range(25)]
+    direct = modes.mode_coverage(np.asarray(pts), np.asarray(centres), 0.05)
+    assert modes.summarize_counts(np.array(counts), 500) == direct
+    assert direct["modes_covered"] == 25 and direct["high_quality_fraction"] > 0.98  # 3 std: 98.9% in 2-D
+
+
+def test_slerp_endpoints_and_norm():
+    z0, z1 = jnp.array([1.0, 0.0]), jnp.array([0.0, 2.0])
+    path = latent.interpolate(z0, z1, 5, "slerp")
+    np.testing.assert_allclose(path[0], z0, atol=1e-6)
+    np.testing.assert_allclose(path[-1], z1, atol=1e-6)
+    lin = latent.interpolate(z0, z1, 5, "linear")
+    np.testing.assert_allclose(lin[2], (z0 + z1) / 2)
+    # Slerp of equal-norm vectors stays on the sphere.
+    on = latent.interpolate(jnp.array([3.0, 0.0]), jnp.array([0.0, 3.0]), 7)
+    np.testing.assert_allclose(jnp.linalg.norm(on, axis=-1), 3.0, rtol=1e-5)
+
+
+def test_class_means_and_arithmetic():
+    codes = jnp.array([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0]])
+    means = latent.class_means(codes, jnp.array([0, 0, 1]), 3)
+    np.testing.assert_allclose(means, [[1.0, 0.0], [0.0, 4.0], [0.0, 0.0]])
+    grid = latent.arithmetic_grid(lambda z: z, codes[:1], means, 0, 1, scales=(0.0, 1.0))
+    np.testing.assert_allclose(grid, [[0.0, 0.0], [-1.0, 4.0]])
+
+
+def test_nearest_neighbours_match_brute_force():
+    rng = np.random.default_rng(0)
+    train = rng.normal(size=(1000, 4, 4, 1)).astype(np.float32)
+    queries = rng.normal(size=(7, 4, 4, 1)).astype(np.float32)
+    idx, dist = neighbours.nearest_neighbours(queries, train, k=3, chunk=128)
+    d = np.linalg.norm(queries.reshape(7, 1, -1) - train.reshape(1, 1000, -1), axis=-1)
+    np.testing.assert_array_equal(idx, np.argsort(d, 1)[:, :3])
+    np.testing.assert_allclose(dist, np.sort(d, 1)[:, :3], rtol=1e-4)
+    grid = neighbours.neighbour_grid(queries[:2], train, k=3)
+    assert grid.shape == (8, 4, 4, 1)
+    np.testing.assert_array_equal(grid[1], train[idx[0, 0]])
