@@ -15,42 +15,21 @@ import subprocess
 import sys
 
 WORKER = r"""
-import json, sys, time, resource
-import jax, numpy as np
-from experiments.configs import vae
+import json, sys
+import numpy as np
 from experiments import overrides
+from experiments.benchmarks.step_timing import time_step
+from experiments.configs import vae
 from jaxgen.data import DataSpec
-from jaxgen.families import FAMILIES
-from jaxgen.train import parallel, state as state_lib
 
 batch, steps, arch = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 config = overrides.apply(vae.get_config("mnist"), {"data.batch_size": batch, "model.architecture": arch})
-spec = DataSpec((28, 28, 1), 10, 2, 60000, 10000)
-family = FAMILIES["vae"].build(config, spec)
-par = parallel.make("jit", -1)
 rng = np.random.default_rng(0)
 def make_batch(i):
     return {"x": (rng.random((batch, 28, 28, 1)) < 0.3).astype(np.float32),
             "index": np.arange(i * batch, (i + 1) * batch, dtype=np.int32)}
-params = family.init_params(jax.random.key(0), make_batch(0))
-state = par.put_state(state_lib.create(params, family.step.init(params), jax.random.key(1), ema=False))
-step = par.compile_step(family.step)
-batches = [par.put_batch(make_batch(i)) for i in range(8)]
-t0 = time.perf_counter()
-compiled = step.lower(state, batches[0]).compile()
-compile_s = time.perf_counter() - t0
-state, m = compiled(state, batches[0]); jax.block_until_ready(m)
-sync = len(par.devices) > 1
-t0 = time.perf_counter()
-for i in range(steps):
-    state, m = compiled(state, batches[i % 8])
-    if sync:
-        jax.block_until_ready(m)
-jax.block_until_ready(state)
-dt = time.perf_counter() - t0
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"devices": len(par.devices), "batch": batch, "arch": arch, "compile_s": compile_s,
-                  "steps_per_s": steps / dt, "examples_per_s": steps * batch / dt, "peak_rss_mib": peak}))
+row = time_step(config, DataSpec((28, 28, 1), 10, 2, 60000, 10000), make_batch, steps, num_batches=8)
+print(json.dumps({"batch": batch, "arch": arch, **row}))
 """
 
 
