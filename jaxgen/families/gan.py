@@ -111,7 +111,7 @@ def make_artifacts(model: gan.GAN):
         if not model.image:
             return {}
         up = max(1, 112 // loaded.spec.shape[0])
-        k_a, k_b, k_s = jax.random.split(key, 3)
+        k_a, k_s = jax.random.split(key)
         z = jax.random.normal(k_a, (16, model.latent_dim))
         labels = (jax.numpy.arange(8 * 10) // 10) % model.generator.num_classes if model.conditional else None
 
