@@ -1,10 +1,12 @@
-"""Pure loss functions: likelihoods, divergences and bounds (jax.numpy only).
+"""Pure loss functions: likelihoods, divergences, bounds and (in `jaxgen.losses.adversarial`)
+the GAN loss zoo with its penalties (jax.numpy and optax only).
 
 Nothing here imports flax, a config or a trainer: a researcher can import any
 function in this package on its own. Every function is per-example and
 unreduced unless its name says otherwise.
 """
 
+from jaxgen.losses import adversarial
 from jaxgen.losses.bounds import elbo, iwae_bound, log_mean_exp
 from jaxgen.losses.divergences import gaussian_kl, gaussian_kl_standard_normal
 from jaxgen.losses.likelihoods import (
@@ -15,6 +17,7 @@ from jaxgen.losses.likelihoods import (
 )
 
 __all__ = [
+    "adversarial",
     "bernoulli_log_prob",
     "bits_per_dim",
     "discretized_logistic_log_prob",
