@@ -35,3 +35,13 @@ def example_keys(key: Array, index: Array) -> Array:
 def per_example_normal(keys: Array, shape: tuple[int, ...], dtype=jnp.float32) -> Array:
     """Standard normal noise [B, *shape], one draw per example key."""
     return jax.vmap(lambda k: jax.random.normal(k, shape, dtype))(keys)
+
+
+def example_normal(key: Array, index: Array, shape: tuple[int, ...]) -> Array:
+    """N(0, 1) noise [B, *shape], one draw per example key folded from `index` ([B])."""
+    return per_example_normal(example_keys(key, index), shape)
+
+
+def example_uniform(key: Array, index: Array, shape: tuple[int, ...] = ()) -> Array:
+    """U[0, 1) noise [B, *shape], one draw per example key folded from `index` ([B])."""
+    return jax.vmap(lambda k: jax.random.uniform(k, shape))(example_keys(key, index))

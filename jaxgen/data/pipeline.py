@@ -22,7 +22,8 @@ class DataSpec:
     num_test: int
 
 
-def _to_model_input(x: np.ndarray, scale: float | None) -> np.ndarray:
+def to_model_input(x: np.ndarray, scale: float | None) -> np.ndarray:
+    """Stored values -> float32 model input (divided by `scale`, e.g. 255, when given)."""
     x = x.astype(np.float32)
     return x / scale if scale else x
 
@@ -59,7 +60,7 @@ class Batcher:
 
     def _finish(self, arrays: dict, idx: np.ndarray, rng: np.random.Generator | None) -> dict:
         """Gather rows `idx`; binarise them with `rng` unless it is None."""
-        x = _to_model_input(arrays["x"][idx], self.scale)
+        x = to_model_input(arrays["x"][idx], self.scale)
         if self.binarize and rng is not None:
             x = (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
         batch = {"x": x, "index": idx.astype(np.int32)}
@@ -91,7 +92,7 @@ class Batcher:
         rng = np.random.default_rng([self.seed, binarize_seed, 2**31 - 1])
         binary = None
         if self.binarize:
-            x = _to_model_input(self.test["x"][:n], self.scale)
+            x = to_model_input(self.test["x"][:n], self.scale)
             binary = (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
         for lo in range(0, n, batch_size):
             idx = np.arange(lo, lo + batch_size)

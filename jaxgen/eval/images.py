@@ -6,6 +6,11 @@ import numpy as np
 from PIL import Image
 
 
+def grid_upscale(height: int) -> int:
+    """Nearest-neighbour magnification that makes a grid cell about 112 pixels high."""
+    return max(1, 112 // height)
+
+
 def image_grid(images: np.ndarray, num_cols: int = 0, pad: int = 1) -> np.ndarray:
     """[N, H, W, C] floats in [0, 1] -> one [rows*(H+pad)+pad, cols*(W+pad)+pad, C] uint8 grid."""
     images = np.asarray(images)

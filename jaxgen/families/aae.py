@@ -12,14 +12,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgen.data.pipeline import DataSpec
+from jaxgen.data.pipeline import DataSpec, to_model_input
 from jaxgen.eval import images, latent
-from jaxgen.families.base import Family
+from jaxgen.families.base import Family, adversarial_step
 from jaxgen.losses import adversarial as adv
 from jaxgen.models import aae
 from jaxgen.nn import adversarial as nets
-from jaxgen.train.adversarial import AdversarialStep
-from jaxgen.train.optim import make_optimizer
 
 
 def make_model(config, spec: DataSpec) -> aae.AAE:
@@ -34,7 +32,7 @@ def make_model(config, spec: DataSpec) -> aae.AAE:
 
 
 def _test_codes(model, params, loaded, limit=2000):
-    x = jnp.asarray(loaded.test["x"][:limit], jnp.float32) / (loaded.scale or 1.0)
+    x = to_model_input(loaded.test["x"][:limit], loaded.scale)
     codes, _ = jax.jit(model.reconstruction)(params, x)
     return np.asarray(codes), np.asarray(loaded.test["label"][:limit])
 
@@ -47,7 +45,7 @@ def make_artifacts(model: aae.AAE):
         images.save_scatter(scatter, codes[:, :2], labels=labels)
         out["codes"] = scatter
         decode = jax.jit(lambda z: model.decode(params, z))
-        up = max(1, 112 // loaded.spec.shape[0])
+        up = images.grid_upscale(loaded.spec.shape[0])
         path = os.path.join(workdir, "figures", "interpolation.png")
         grid = latent.interpolation_grid(decode, codes[:8], codes[8:16], num=10, method="linear")
         images.save_image_grid(path, grid, num_cols=10, upscale=up)
@@ -64,7 +62,6 @@ def make_artifacts(model: aae.AAE):
 
 def build_aae(config, spec: DataSpec) -> Family:
     model = make_model(config, spec)
-    n = config.train.num_steps
 
     def test_fn(params, batch, key):
         codes, nll = model.reconstruction(params, batch["x"])
@@ -74,8 +71,7 @@ def build_aae(config, spec: DataSpec) -> Family:
 
     return Family(
         init_params=model.init,
-        step=AdversarialStep(model, make_optimizer(config.d_optim, n), make_optimizer(config.optim, n), 1,
-                             config.train.ema_decay),
+        step=adversarial_step(config, model),
         eval_fns=lambda final: {"test": test_fn},
         summarize=lambda avg, final: dict(avg),
         sample=model.sample,

@@ -4,7 +4,12 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+import optax
+
 from jaxgen.data.pipeline import DataSpec
+from jaxgen.losses.adversarial import clip_weights
+from jaxgen.train.adversarial import AdversarialStep
+from jaxgen.train.optim import make_optimizer
 from jaxgen.train.steps import Step
 
 
@@ -21,6 +26,17 @@ class Family:
     batch_multiplier: int = 1
     # (params, key, loaded data, workdir) -> {name: path}: extra figures written after training.
     artifacts: Callable | None = None
+
+
+def adversarial_step(config, objective, d_steps: int = 1, weight_clip: float = 0.0) -> AdversarialStep:
+    """The adversarial step kind for any family with two players: optimizers from
+    config.d_optim (its schedule spans the d_steps x num_steps discriminator updates)
+    and config.optim, WGAN weight clipping on D when weight_clip > 0, generator EMA."""
+    n = config.train.num_steps
+    d_tx = make_optimizer(config.d_optim, n * d_steps)
+    if weight_clip > 0:
+        d_tx = optax.chain(d_tx, clip_weights(weight_clip))
+    return AdversarialStep(objective, d_tx, make_optimizer(config.optim, n), d_steps, config.train.ema_decay)
 
 
 @dataclasses.dataclass(frozen=True)

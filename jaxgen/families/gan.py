@@ -10,18 +10,16 @@ import os
 
 import jax
 import numpy as np
-import optax
 
+from jaxgen import rng as rng_lib
 from jaxgen.data import toy
-from jaxgen.data.pipeline import DataSpec
+from jaxgen.data.pipeline import DataSpec, to_model_input
 from jaxgen.eval import images, latent, neighbours
 from jaxgen.eval import modes as modes_lib
-from jaxgen.families.base import Family
+from jaxgen.families.base import Family, adversarial_step
 from jaxgen.losses import adversarial as adv
 from jaxgen.models import gan
 from jaxgen.nn import adversarial as nets
-from jaxgen.train.adversarial import AdversarialStep
-from jaxgen.train.optim import make_optimizer
 
 # Toy datasets with known modes: name -> (modes [M, 2], std).
 MODES = {"ring8": (toy.ring8_modes, 0.02), "grid25": (toy.grid25_modes, 0.05)}
@@ -54,46 +52,39 @@ def make_model(config, spec: DataSpec) -> gan.GAN:
     )
 
 
-def make_step(config, objective) -> AdversarialStep:
-    n = config.train.num_steps
-    d_tx = make_optimizer(config.d_optim, n * config.model.d_steps)
-    if config.model.weight_clip > 0:
-        d_tx = optax.chain(d_tx, adv.clip_weights(config.model.weight_clip))
-    return AdversarialStep(objective, d_tx, make_optimizer(config.optim, n), config.model.d_steps,
-                           config.train.ema_decay)
-
-
 def build_gan(config, spec: DataSpec) -> Family:
     model = make_model(config, spec)
-    known_modes = MODES.get(config.data.name)
+    modes, mode_std = None, 0.0  # [M, 2] mode centres of a toy mixture, and their std
+    if config.data.name in MODES:
+        modes_fn, mode_std = MODES[config.data.name]
+        modes = modes_fn()
     num_eval = min(config.eval.num_examples or spec.num_test, spec.num_test)
 
     def test_fn(params, batch, key):
-        z = gan.example_normal(key, batch["index"], (model.latent_dim,))
+        z = rng_lib.example_normal(key, batch["index"], (model.latent_dim,))
         labels = batch["label"] if model.conditional else None
         fake, _ = model.generate(params["generator"], z, labels)
+        real = model.to_model(batch["x"])
         out_fake, _ = model._discriminate(params["discriminator"], fake, labels, None, update_stats=False)
-        out_real, _ = model._discriminate(params["discriminator"], model.to_model(batch["x"]), labels, None,
-                                          update_stats=False)
-        if model.loss == "began":
-            out = {"d_real": _energy(model.to_model(batch["x"]), out_real), "d_fake": _energy(fake, out_fake)}
+        out_real, _ = model._discriminate(params["discriminator"], real, labels, None, update_stats=False)
+        if model.loss == "began":  # report reconstruction energies, the quantity BEGAN's D outputs mean
+            out = {"d_real": adv.began_energy(real, out_real), "d_fake": adv.began_energy(fake, out_fake)}
         else:
             out = {"d_real": out_real, "d_fake": out_fake}
-        if known_modes is not None:
-            out.update(modes_lib.mode_indicators(fake, known_modes[0](), known_modes[1]))
+        if modes is not None:
+            out.update(modes_lib.mode_indicators(fake, modes, mode_std))
         return out
 
     def summarize(avg, final):
         out = {"d_real": avg["d_real"], "d_fake": avg["d_fake"]}
-        if known_modes is not None:
-            counts = [avg[f"mode_{j}"] * num_eval for j in range(known_modes[0]().shape[0])]
-            out.update(modes_lib.summarize_counts(np.round(counts), num_eval,
-                                                  config.eval.mode_min_count))
+        if modes is not None:
+            counts = [avg[f"mode_{j}"] * num_eval for j in range(modes.shape[0])]
+            out.update(modes_lib.summarize_counts(np.round(counts), num_eval, config.eval.mode_min_count))
         return out
 
     return Family(
         init_params=model.init,
-        step=make_step(config, model),
+        step=adversarial_step(config, model, config.model.d_steps, config.model.weight_clip),
         eval_fns=lambda final: {"test": test_fn},
         summarize=summarize,
         sample=model.sample,
@@ -110,7 +101,7 @@ def make_artifacts(model: gan.GAN):
     def artifacts(params, key, loaded, workdir):
         if not model.image:
             return {}
-        up = max(1, 112 // loaded.spec.shape[0])
+        up = images.grid_upscale(loaded.spec.shape[0])
         k_a, k_s = jax.random.split(key)
         z = jax.random.normal(k_a, (16, model.latent_dim))
         labels = (jax.numpy.arange(8 * 10) // 10) % model.generator.num_classes if model.conditional else None
@@ -122,17 +113,13 @@ def make_artifacts(model: gan.GAN):
         out = {"interpolation": os.path.join(workdir, "figures", "interpolation.png")}
         images.save_image_grid(out["interpolation"], grid, num_cols=10, upscale=up)
         samples = np.asarray(model.sample(params, k_s, 64))[:16]
-        train = np.asarray(loaded.train["x"], np.float32) / (loaded.scale or 1.0)
+        train = to_model_input(loaded.train["x"], loaded.scale)
         out["nearest_neighbours"] = os.path.join(workdir, "figures", "nearest_neighbours.png")
         images.save_image_grid(out["nearest_neighbours"], neighbours.neighbour_grid(samples, train, k=3), num_cols=4,
                                upscale=up)
         return out
 
     return artifacts
-
-
-def _energy(x, reconstruction):
-    return adv.began_energy(x, reconstruction)
 
 
 def validate_gan(config, shape: tuple[int, ...] | None, errors: list[str]) -> None:
@@ -168,9 +155,10 @@ def validate_gan(config, shape: tuple[int, ...] | None, errors: list[str]) -> No
             errors.append(f"config.model.g_channels={tuple(m.g_channels)}: {len(m.g_channels)} x2 upsamplings need "
                           f"H, W divisible by {scale}, got {shape[:2]}")
         d_scale = 2 ** len(m.d_channels)
-        if m.loss != "began" and m.downsample == "space_to_depth" and (shape[0] % d_scale or shape[1] % d_scale):
-            errors.append(f"config.model.d_channels={tuple(m.d_channels)}: space_to_depth downsampling needs H, W "
-                          f"divisible by {d_scale}, got {shape[:2]} (or set config.model.downsample='strided')")
-        if m.loss == "began" and (shape[0] % 2 ** len(m.d_channels) or shape[1] % 2 ** len(m.d_channels)):
-            errors.append(f"config.model.d_channels={tuple(m.d_channels)}: BEGAN's autoencoder needs H, W divisible "
-                          f"by {2 ** len(m.d_channels)}, got {shape[:2]}")
+        if shape[0] % d_scale or shape[1] % d_scale:
+            if m.loss == "began":
+                errors.append(f"config.model.d_channels={tuple(m.d_channels)}: BEGAN's autoencoder needs H, W "
+                              f"divisible by {d_scale}, got {shape[:2]}")
+            elif m.downsample == "space_to_depth":
+                errors.append(f"config.model.d_channels={tuple(m.d_channels)}: space_to_depth downsampling needs H, W "
+                              f"divisible by {d_scale}, got {shape[:2]} (or set config.model.downsample='strided')")

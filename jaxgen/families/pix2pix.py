@@ -11,20 +11,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgen.data.pipeline import DataSpec
+from jaxgen.data.pipeline import DataSpec, to_model_input
 from jaxgen.eval import images
-from jaxgen.families.base import Family
+from jaxgen.families.base import Family, adversarial_step
 from jaxgen.models import pix2pix
 from jaxgen.nn.unet import PatchDiscriminator, UNet
-from jaxgen.train.adversarial import AdversarialStep
-from jaxgen.train.optim import make_optimizer
 
 
 def build_pix2pix(config, spec: DataSpec) -> Family:
     m = config.model
     model = pix2pix.Pix2Pix(UNet(spec.shape[-1], tuple(m.g_channels)), PatchDiscriminator(tuple(m.d_channels)),
                             m.task, m.hole, m.l1_weight)
-    n = config.train.num_steps
 
     def test_fn(params, batch, key):
         inp, target = model.make_pair(batch, key)
@@ -35,18 +32,17 @@ def build_pix2pix(config, spec: DataSpec) -> Family:
                 "input_l1": jnp.mean(jnp.abs(inp - target).reshape(out.shape[0], -1) / 2.0, -1)}
 
     def artifacts(params, key, loaded, workdir):
-        x = jnp.asarray(loaded.test["x"][:16], jnp.float32) / (loaded.scale or 1.0)
+        x = jnp.asarray(to_model_input(loaded.test["x"][:16], loaded.scale))
         inp, target = model.make_pair({"x": x, "index": jnp.arange(16)}, key)
         out, _ = jax.jit(model.translate)(params["generator"], inp)
         triplets = np.stack([np.asarray(inp), np.asarray(out), np.asarray(target)], 1).reshape(-1, *x.shape[1:])
         path = os.path.join(workdir, "figures", "translations.png")
-        images.save_image_grid(path, (triplets + 1.0) / 2.0, num_cols=6, upscale=max(1, 112 // x.shape[1]))
+        images.save_image_grid(path, (triplets + 1.0) / 2.0, num_cols=6, upscale=images.grid_upscale(x.shape[1]))
         return {"translations (input | output | target)": path}
 
     return Family(
         init_params=model.init,
-        step=AdversarialStep(model, make_optimizer(config.d_optim, n), make_optimizer(config.optim, n), 1,
-                             config.train.ema_decay),
+        step=adversarial_step(config, model),
         eval_fns=lambda final: {"test": test_fn},
         summarize=lambda avg, final: dict(avg),
         sample=None,

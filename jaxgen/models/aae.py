@@ -22,7 +22,6 @@ import jax.numpy as jnp
 from jaxgen import rng as rng_lib
 from jaxgen.losses import adversarial as adv
 from jaxgen.losses import likelihoods
-from jaxgen.models.gan import example_normal
 from jaxgen.nn import MLP
 
 Array = jax.Array
@@ -80,7 +79,7 @@ class AAE:
 
     def prior_sample(self, key: Array, index: Array, labels: Array | None = None) -> Array:
         """One prior draw per example, [B, code_dim]; component = label with label_prior."""
-        eps = example_normal(rng_lib.stream(key, "eps"), index, (self.code_dim,))
+        eps = rng_lib.example_normal(rng_lib.stream(key, "eps"), index, (self.code_dim,))
         if self.prior == "gaussian":
             return eps
         if labels is None:

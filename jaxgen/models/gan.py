@@ -34,16 +34,6 @@ def apply(module: nn.Module, variables: dict, *args, **kwargs) -> tuple[Array, d
     return out, {**variables, **updates}
 
 
-def example_uniform(key: Array, index: Array, shape: tuple[int, ...] = ()) -> Array:
-    """U[0, 1) noise [B, *shape], one draw per example key folded from `index`."""
-    keys = rng_lib.example_keys(key, index)
-    return jax.vmap(lambda k: jax.random.uniform(k, shape))(keys)
-
-
-def example_normal(key: Array, index: Array, shape: tuple[int, ...]) -> Array:
-    return rng_lib.per_example_normal(rng_lib.example_keys(key, index), shape)
-
-
 @dataclasses.dataclass(frozen=True)
 class GAN:
     """Unconditional or label-conditional GAN with any loss and penalty of the zoo.
@@ -105,7 +95,7 @@ class GAN:
         return lambda x: self._discriminate(d_vars, x, labels, None, update_stats=False)[0]
 
     def _noise(self, key: Array, batch: dict) -> Array:
-        return example_normal(rng_lib.stream(key, "z"), batch["index"], (self.latent_dim,))
+        return rng_lib.example_normal(rng_lib.stream(key, "z"), batch["index"], (self.latent_dim,))
 
     # --- the two losses -------------------------------------------------------
 
@@ -146,12 +136,12 @@ class GAN:
 
     def _penalty(self, d_vars, real, fake, labels, key, index, axis_name):
         critic = self._critic(d_vars, labels)
-        alpha = example_uniform(rng_lib.stream(key, "alpha"), index)
+        alpha = rng_lib.example_uniform(rng_lib.stream(key, "alpha"), index)
         if self.penalty == "gp":
             return adv.gradient_penalty(critic, real, fake, alpha)
         if self.penalty == "dragan":
             std = jnp.sqrt(_global_mean(jnp.var(real.reshape(real.shape[0], -1), axis=-1), axis_name))
-            u = example_uniform(rng_lib.stream(key, "delta"), index, real.shape[1:])
+            u = rng_lib.example_uniform(rng_lib.stream(key, "delta"), index, real.shape[1:])
             return adv.dragan_penalty(critic, real, self.dragan_c * std * u, alpha)
         if self.penalty == "r1":
             return adv.r1_penalty(critic, real)

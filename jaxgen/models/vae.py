@@ -79,7 +79,7 @@ def make_loss_fn(model: VAE, obs: Observation, beta: float = 1.0) -> Callable:
     def loss_fn(params, batch, rng):
         x = batch["x"]  # [B, H, W, C]
         mean, log_var = model.apply(params, x, method=VAE.encode)
-        eps = rng_lib.per_example_normal(rng_lib.example_keys(rng, batch["index"]), mean.shape[1:])
+        eps = rng_lib.example_normal(rng, batch["index"], mean.shape[1:])
         z = mean + jnp.exp(0.5 * log_var) * eps  # [B, D]
         log_lik = obs.log_prob(x, model.apply(params, z, method=VAE.decode))  # [B]
         kl = divergences.gaussian_kl_standard_normal(mean, log_var)  # [B]

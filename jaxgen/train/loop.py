@@ -63,7 +63,7 @@ def _write_samples(sample_fn, params, key, config, spec, writer, workdir, step, 
     samples = np.asarray(sample_fn(params, key, config.eval.num_samples))
     path = os.path.join(workdir, "samples", f"step_{step:07d}.png")
     if len(spec.shape) == 3:
-        grid = images.save_image_grid(path, samples, upscale=max(1, 112 // spec.shape[0]))
+        grid = images.save_image_grid(path, samples, upscale=images.grid_upscale(spec.shape[0]))
     else:
         grid = images.save_scatter(path, samples, reference=test_x[:2000])
     writer.write_image(step, "samples", grid)
