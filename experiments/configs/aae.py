@@ -15,7 +15,7 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import get_base_config, lock
+from experiments.configs.base import add_d_optim, get_base_config, lock, shrink_for_smoke
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -35,7 +35,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         "adversarial_weight": 1.0,
     })
     c.optim.lr, c.optim.b1 = 2e-4, 0.5
-    c.d_optim = ml_collections.ConfigDict(c.optim.to_dict())
+    add_d_optim(c)
     c.data.name = "mnist"
     c.data.batch_size = 100
     c.train.num_steps = 10_000
@@ -51,20 +51,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         c.model.prior = "mixture"
         c.model.label_prior = arg == "mnist_label"
     elif arg == "smoke":
-        c.data.name = "digits"
-        c.data.batch_size = 32
-        c.data.eval_batch_size = 100
+        shrink_for_smoke(c, "digits", 32)
         c.model.code_dim = 2
         c.model.prior = "mixture"
         c.model.label_prior = True
         c.model.hidden = c.model.d_hidden = (16,)
-        c.train.num_steps = 4
-        c.train.log_every = 2
-        c.train.progress = False
-        c.eval.every_steps = 0
-        c.eval.num_examples = 100
-        c.eval.num_samples = 16
-        c.checkpoint.every_steps = 2
     else:
         raise ValueError(f"unknown aae config variant {arg!r}; expected mnist, mnist_mixture, mnist_label, smoke")
     return lock(c)

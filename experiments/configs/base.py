@@ -61,6 +61,28 @@ def get_base_config() -> ml_collections.ConfigDict:
     return c
 
 
+def add_d_optim(c: ml_collections.ConfigDict) -> None:
+    """c.d_optim: the discriminator's own optimizer section, a copy of c.optim as set
+    so far (two-player families; override its lr for TTUR)."""
+    c.d_optim = ml_collections.ConfigDict(c.optim.to_dict())
+
+
+def shrink_for_smoke(c: ml_collections.ConfigDict, data_name: str, batch_size: int) -> None:
+    """The run-length settings every `smoke` variant shares: 4 steps on small data,
+    no periodic evaluation, 100 test examples, a checkpoint every 2 steps.
+    Each family still shrinks its own model."""
+    c.data.name = data_name
+    c.data.batch_size = batch_size
+    c.data.eval_batch_size = 100
+    c.train.num_steps = 4
+    c.train.log_every = 2
+    c.train.progress = False
+    c.eval.every_steps = 0
+    c.eval.num_examples = 100
+    c.eval.num_samples = 16
+    c.checkpoint.every_steps = 2
+
+
 def lock(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     config.lock()
     return config

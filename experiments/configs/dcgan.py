@@ -15,7 +15,7 @@ Run:
 import ml_collections
 
 from experiments.configs import gan
-from experiments.configs.base import lock
+from experiments.configs.base import lock, shrink_for_smoke
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -45,19 +45,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         c.train.num_steps = 50_000
         c.eval.every_steps = 5_000
     elif arg == "smoke":
-        c.data.name = "digits"
-        c.data.batch_size = 16
-        c.data.eval_batch_size = 100
+        shrink_for_smoke(c, "digits", 16)
         m.latent_dim = 8
         m.g_channels, m.d_channels = (16, 8), (8, 16)
-        c.train.num_steps = 4
-        c.train.log_every = 2
-        c.train.progress = False
         c.train.ema_decay = 0.9
-        c.eval.every_steps = 0
-        c.eval.num_examples = 100
-        c.eval.num_samples = 16
-        c.checkpoint.every_steps = 2
     else:
         raise ValueError(f"unknown dcgan config variant {arg!r}; expected mnist, fashion_mnist, cifar10, smoke")
     return lock(c)

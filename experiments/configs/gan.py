@@ -18,7 +18,7 @@ Mode-coverage table over seeds: python -m experiments.benchmarks.gan_modes
 
 import ml_collections
 
-from experiments.configs.base import get_base_config, lock
+from experiments.configs.base import add_d_optim, get_base_config, lock, shrink_for_smoke
 
 DATASETS = ("ring8", "grid25", "mnist")
 LOSSES = ("minimax", "nonsaturating", "wgan", "wgan_gp", "lsgan", "dragan", "began", "hinge")
@@ -58,7 +58,7 @@ def gan_base() -> ml_collections.ConfigDict:
     c.model = model_defaults()
     c.optim.b1 = 0.5  # generator (Radford et al. 2016)
     c.optim.lr = 2e-4
-    c.d_optim = ml_collections.ConfigDict(c.optim.to_dict())  # discriminator: its own optimizer and lr (TTUR)
+    add_d_optim(c)  # discriminator: its own optimizer and lr (TTUR)
     c.eval.mode_min_count = 1  # high-quality samples a mode needs to count as covered
     c.eval.use_ema = True
     return c
@@ -130,22 +130,13 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c = gan_base()
     if arg == "smoke" or arg.startswith("smoke_"):
         set_loss(c, arg[len("smoke_"):] if arg != "smoke" else "nonsaturating")
-        c.data.name = "ring8"
-        c.data.batch_size = 32
-        c.data.eval_batch_size = 100
+        shrink_for_smoke(c, "ring8", 32)
         c.data.toy_train_size = 1_000
         c.data.toy_test_size = 200
         c.model.latent_dim = 8
         c.model.g_hidden = c.model.d_hidden = (16,)
         c.model.d_steps = min(c.model.d_steps, 2)
-        c.train.num_steps = 4
-        c.train.log_every = 2
-        c.train.progress = False
         c.train.ema_decay = 0.9
-        c.eval.every_steps = 0
-        c.eval.num_examples = 100
-        c.eval.num_samples = 16
-        c.checkpoint.every_steps = 2
         return lock(c)
     data, _, loss = arg.partition("_")
     if data not in DATASETS or loss not in LOSSES:

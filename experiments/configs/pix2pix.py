@@ -13,7 +13,7 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import get_base_config, lock
+from experiments.configs.base import add_d_optim, get_base_config, lock, shrink_for_smoke
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -28,7 +28,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         "d_channels": (64, 128),
     })
     c.optim.lr, c.optim.b1 = 2e-4, 0.5
-    c.d_optim = ml_collections.ConfigDict(c.optim.to_dict())
+    add_d_optim(c)
     c.data.name = "mnist"
     c.data.batch_size = 64
     c.train.num_steps = 3_000
@@ -41,17 +41,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     elif arg == "mnist_edges":
         c.model.task = "edges"
     elif arg == "smoke":
-        c.data.name = "digits"
-        c.data.batch_size = 16
-        c.data.eval_batch_size = 100
+        shrink_for_smoke(c, "digits", 16)
         c.model.hole = 4
         c.model.g_channels = c.model.d_channels = (8, 16)
-        c.train.num_steps = 4
-        c.train.log_every = 2
-        c.train.progress = False
-        c.eval.every_steps = 0
-        c.eval.num_examples = 100
-        c.checkpoint.every_steps = 2
     else:
         raise ValueError(f"unknown pix2pix config variant {arg!r}; expected mnist, mnist_edges, smoke")
     return lock(c)

@@ -13,7 +13,7 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import get_base_config, lock
+from experiments.configs.base import get_base_config, lock, shrink_for_smoke
 
 
 def _model(c, **overrides) -> None:
@@ -71,20 +71,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         c.eval.num_examples = 2_000
         c.checkpoint.every_steps = 5_000
     elif arg == "smoke":
-        c.data.name = "digits"
-        c.data.batch_size = 32
-        c.data.eval_batch_size = 100
+        shrink_for_smoke(c, "digits", 32)
         _model(c, latent_dim=4, hidden=(32,), channels=(8,), likelihood="discretized_logistic")
-        c.train.num_steps = 4
-        c.train.log_every = 2
-        c.train.progress = False
-        c.eval.every_steps = 0
-        c.eval.num_examples = 100
-        c.eval.num_samples = 16
         c.eval.iwae_samples = 4
         c.eval.final_iwae_samples = 8
         c.eval.iwae_chunk = 4
-        c.checkpoint.every_steps = 2
     else:
         raise ValueError(f"unknown vae config variant {arg!r}; expected digits, mnist, mnist_conv, fashion_mnist, smoke")
     return lock(c)
