@@ -15,3 +15,10 @@ def shared_data() -> pathlib.Path:
     if not (SHARED_DATA / "mnist" / "train-images-idx3-ubyte.gz").exists():
         pytest.skip(f"real datasets not found in {SHARED_DATA} (set JAXGEN_DATA_DIR)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def shared_tfds_dir(tmp_path_factory) -> pathlib.Path:
+    """One TFDS directory for every integration test of a session: MNIST and
+    Fashion-MNIST are prepared from the idx files once, by the first test that loads them."""
+    return tmp_path_factory.mktemp("tfds")

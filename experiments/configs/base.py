@@ -7,6 +7,8 @@ and wrong types, so a mistyped `--config.x=...` fails instead of adding a key.
 
 import ml_collections
 
+from jaxgen.eval.options import default_options as default_eval_options
+
 
 def get_base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
@@ -54,6 +56,9 @@ def get_base_config() -> ml_collections.ConfigDict:
     c.eval.iwae_samples = 10  # k of the periodic IWAE bound
     c.eval.final_iwae_samples = 100  # k of the final IWAE bound
     c.eval.iwae_chunk = 50  # importance samples per pass (memory)
+
+    # Sample-quality metrics after training (experiments.evaluate's options; off by default).
+    c.evals = default_eval_options()
 
     c.checkpoint = ml_collections.ConfigDict()
     c.checkpoint.every_steps = 1_000  # 0: only at the end

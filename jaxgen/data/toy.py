@@ -29,12 +29,15 @@ def _mixture(key: Array, n: int, modes: Array, std: float) -> Array:
     return modes[idx] + std * jax.random.normal(k_noise, (n, 2))
 
 
+RING8_STD, GRID25_STD = 0.02, 0.05
+
+
 def ring8(key: Array, n: int) -> Array:
-    return _mixture(key, n, ring8_modes(), 0.02)
+    return _mixture(key, n, ring8_modes(), RING8_STD)
 
 
 def grid25(key: Array, n: int) -> Array:
-    return _mixture(key, n, grid25_modes(), 0.05)
+    return _mixture(key, n, grid25_modes(), GRID25_STD)
 
 
 def two_moons(key: Array, n: int, noise: float = 0.1) -> Array:
@@ -63,6 +66,9 @@ def checkerboard(key: Array, n: int) -> Array:
     corner = jnp.stack([col, row], -1).astype(jnp.float32) * 2.0 - 4.0
     return corner + 2.0 * jax.random.uniform(k_u, (n, 2))
 
+
+# The mixtures with known modes (the mode-collapse protocol): name -> (modes function, std).
+MODES = {"ring8": (ring8_modes, RING8_STD), "grid25": (grid25_modes, GRID25_STD)}
 
 SAMPLERS = {
     "ring8": ring8,

@@ -34,8 +34,15 @@ def nearest_neighbours(queries, train, k: int = 3, chunk: int = 8192) -> tuple[n
     return best_i, np.sqrt(np.maximum(best_d, 0.0))
 
 
-def neighbour_grid(samples: np.ndarray, train: np.ndarray, k: int = 3) -> np.ndarray:
-    """Rows of [sample | its k nearest training images]: [N * (k + 1), H, W, C] for image_grid(num_cols=k + 1)."""
-    idx, _ = nearest_neighbours(samples, train, k)
+def neighbour_grid(samples: np.ndarray, train: np.ndarray, k: int = 3, sample_features=None,
+                   train_features=None) -> np.ndarray:
+    """Rows of [sample | its k nearest training images]: [N * (k + 1), H, W, C] for image_grid(num_cols=k + 1).
+    Neighbours in pixel space, or in a feature space when both feature arrays are given."""
+    if (sample_features is None) != (train_features is None):
+        raise ValueError("sample_features and train_features: give both (feature space) or neither (pixels)")
+    if sample_features is None:
+        idx, _ = nearest_neighbours(samples, train, k)
+    else:
+        idx, _ = nearest_neighbours(sample_features, train_features, k)
     rows = [np.concatenate([samples[i:i + 1], np.asarray(train)[idx[i]]], 0) for i in range(len(samples))]
     return np.concatenate(rows, 0)

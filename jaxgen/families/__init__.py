@@ -8,6 +8,7 @@ evaluation functions, a summary of their averages, and a sampler.
 
 from jaxgen.families.aae import build_aae, validate_aae
 from jaxgen.families.base import Family, FamilyEntry
+from jaxgen.families.classifier import build_classifier, validate_classifier
 from jaxgen.families.gan import build_gan, validate_gan
 from jaxgen.families.pix2pix import build_pix2pix, validate_pix2pix
 from jaxgen.families.vae import build_vae, validate_vae
@@ -17,6 +18,7 @@ FAMILIES: dict[str, FamilyEntry] = {
     "gan": FamilyEntry(build_gan, validate_gan),  # also DCGAN and conditional GANs (configs dcgan.py, cgan.py)
     "aae": FamilyEntry(build_aae, validate_aae),
     "pix2pix": FamilyEntry(build_pix2pix, validate_pix2pix),
+    "classifier": FamilyEntry(build_classifier, validate_classifier),  # feature nets of the metrics (jaxgen/eval)
 }
 
 __all__ = ["FAMILIES", "Family", "FamilyEntry"]

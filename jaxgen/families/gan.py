@@ -21,9 +21,6 @@ from jaxgen.losses import adversarial as adv
 from jaxgen.models import gan
 from jaxgen.nn import adversarial as nets
 
-# Toy datasets with known modes: name -> (modes [M, 2], std).
-MODES = {"ring8": (toy.ring8_modes, 0.02), "grid25": (toy.grid25_modes, 0.05)}
-
 
 def build_networks(m, spec: DataSpec, conditional: bool):
     num_classes = spec.num_classes if conditional else 0
@@ -55,8 +52,8 @@ def make_model(config, spec: DataSpec) -> gan.GAN:
 def build_gan(config, spec: DataSpec) -> Family:
     model = make_model(config, spec)
     modes, mode_std = None, 0.0  # [M, 2] mode centres of a toy mixture, and their std
-    if config.data.name in MODES:
-        modes_fn, mode_std = MODES[config.data.name]
+    if config.data.name in toy.MODES:
+        modes_fn, mode_std = toy.MODES[config.data.name]
         modes = modes_fn()
     num_eval = min(config.eval.num_examples or spec.num_test, spec.num_test)
 

@@ -7,6 +7,7 @@ are already refused by the locked ConfigDict (see experiments/configs/base.py).
 import jax
 
 from jaxgen.data import sources
+from jaxgen.eval import options as eval_options
 from jaxgen.families import FAMILIES
 from jaxgen.train.optim import OPTIMIZERS, SCHEDULES
 from jaxgen.train.parallel import PARALLEL
@@ -63,6 +64,8 @@ def check(config, num_devices: int | None = None) -> None:
             errors.append(f"config.{key}={config[section][name]}: must be >= 0 (0: only at the end)")
     _positive(errors, "checkpoint.keep", config.checkpoint.keep)
     _positive(errors, "eval.num_samples", config.eval.num_samples)
+    if "evals" in config:
+        errors.extend(eval_options.errors(config.evals))
     if config.family in FAMILIES:
         FAMILIES[config.family].validate(config, sources.SHAPES.get(data.name), errors)
     if errors:

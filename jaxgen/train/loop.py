@@ -168,8 +168,14 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float]:
     if family.artifacts is not None and is_main:
         for name, path in family.artifacts(eval_params(), rng_lib.stream(key, "artifacts"), loaded, workdir).items():
             print(f"{name}: {path}")
+    ckpt.close()  # waits for the final checkpoint, which the evaluation reads
+    if "evals" in config and config.evals.metrics and is_main:
+        from jaxgen.eval.evaluate import evaluate  # the sample metrics of experiments.evaluate
+
+        evals = evaluate(config.evals, os.path.join(workdir, "eval"), workdir=workdir, progress=config.train.progress)
+        writer.write(num_steps, "evals", {k: v for k, v in evals["metrics"].items() if isinstance(v, float)})
+        print(f"Evaluation report: {evals['report']['markdown']}")
     writer.close()
-    ckpt.close()
     if is_main:
         with open(os.path.join(workdir, "final_metrics.json"), "w") as f:
             json.dump({"step": num_steps, "train_seconds_this_session": train_seconds, **results}, f, indent=2)

@@ -147,8 +147,8 @@ def test_toy_distributions():
 
 
 @pytest.mark.integration
-def test_real_mnist_and_fashion_mnist(shared_data, tmp_path):
+def test_real_mnist_and_fashion_mnist(shared_data, shared_tfds_dir):
     for name in ("mnist", "fashion_mnist"):
-        loaded = load(data_config(name=name, dir=str(shared_data), tfds_dir=str(tmp_path)))
+        loaded = load(data_config(name=name, dir=str(shared_data), tfds_dir=str(shared_tfds_dir)))
         assert loaded.train["x"].shape == (60000, 28, 28, 1) and loaded.test["x"].shape == (10000, 28, 28, 1)
         assert np.bincount(loaded.train["label"]).min() > 5000

@@ -1,0 +1,68 @@
+"""Evaluate a trained run, or real data (the floor every model is measured against).
+
+  python -m experiments.evaluate --workdir runs/dcgan_mnist --feature_net runs/features_mnist
+  python -m experiments.evaluate --real mnist --feature_net runs/features_mnist --out runs/floor_mnist
+
+Loads the run's config.json and latest checkpoint, draws samples, computes the
+metrics (default: all that apply), and writes OUT/metrics.json, OUT/report.md,
+OUT/report.html and figures (OUT defaults to WORKDIR/eval). Options are the
+fields of jaxgen.eval.options.default_options().
+"""
+
+import argparse
+import sys
+
+from jaxgen.eval import suite
+from jaxgen.eval.evaluate import evaluate
+from jaxgen.eval.options import default_options
+
+IMAGE_METRICS = ("fid", "kid", "inception_score", "precision_recall", "density_coverage", "memorization")
+
+
+def main(argv=None) -> None:
+    defaults = default_options()
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--workdir", help="a run directory (config.json + checkpoints)")
+    src.add_argument("--real", metavar="DATA", help="evaluate real test images of DATA against its training set")
+    p.add_argument("--out", help="output directory (default WORKDIR/eval)")
+    p.add_argument("--metrics", default="", help=f"comma-separated subset of {suite.METRICS}; default: the image "
+                   "metrics, plus 'likelihood' for the VAE")
+    p.add_argument("--no_progress", action="store_true")
+    flagged = [name for name in defaults if name not in ("metrics", "likelihood_final")]
+    for name in flagged:
+        p.add_argument(f"--{name}", type=type(defaults[name]), default=defaults[name])
+    p.add_argument("--likelihood_periodic", action="store_true",
+                   help="use the family's periodic test evaluation (cheaper bound) instead of the final one")
+    args = p.parse_args(argv)
+    options = defaults
+    for name in flagged:
+        options[name] = getattr(args, name)
+    options.likelihood_final = not args.likelihood_periodic
+    if args.metrics:
+        options.metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    else:
+        options.metrics = IMAGE_METRICS + (("likelihood",) if args.workdir and _family(args.workdir) == "vae" else ())
+    out = args.out or (f"{args.workdir}/eval" if args.workdir else None)
+    if out is None:
+        p.error("--out is required with --real")
+    try:
+        result = evaluate(options, out, workdir=args.workdir, real_data=args.real, progress=not args.no_progress)
+    except (ValueError, FileNotFoundError) as err:
+        sys.exit(f"error: {err}")
+    for k, v in result["metrics"].items():
+        print(f"{k:32s} {v:.6g}" if isinstance(v, float) else f"{k:32s} {v}")
+    print(f"Report: {result['report']['markdown']} / {result['report']['html']}")
+
+
+def _family(workdir: str) -> str:
+    from jaxgen.eval.evaluate import load_config
+
+    try:
+        return load_config(workdir).family
+    except FileNotFoundError:
+        return ""
+
+
+if __name__ == "__main__":
+    main()

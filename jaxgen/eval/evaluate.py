@@ -1,0 +1,225 @@
+"""Evaluate a trained run (or real data, the floor): samples -> features ->
+metrics, memorisation, likelihood repeats; writes metrics.json, report.md,
+report.html and figures. `python -m experiments.evaluate` and the training
+loop (when config.evals.metrics is set) both call `evaluate`.
+
+Protocol: `num_samples` images (generated, or held-out real test images for
+the floor) are compared with `num_samples` training images drawn at random
+with `seed`; the memorisation check compares `memorization_samples` samples
+and as many held-out test images with the whole training set.
+"""
+
+import json
+import math
+import os
+import time
+
+import jax
+import ml_collections
+import numpy as np
+from tqdm import tqdm
+
+import jaxgen
+from jaxgen import data as data_lib
+from jaxgen import rng as rng_lib
+from jaxgen.data import sources, toy
+from jaxgen.data.pipeline import to_model_input
+from jaxgen.eval import cas, images, memorization, neighbours, report, suite
+from jaxgen.eval import features as features_lib
+from jaxgen.eval import modes as modes_lib
+from jaxgen.eval import options as options_lib
+from jaxgen.eval.dataset import average_over_batches
+from jaxgen.train.checkpoint import load_latest
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+    path = os.path.join(workdir, "config.json")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"workdir {workdir!r} has no config.json: not a jaxgen run")
+    with open(path) as f:
+        return ml_collections.ConfigDict(json.load(f))
+
+
+def real_data_config(real_data) -> ml_collections.ConfigDict:
+    """A data section for `real_data`: a dataset name, or a dict / ConfigDict with at
+    least 'name' (and optionally 'dir', 'tfds_dir', 'download' as in config.data)."""
+    fields = {"name": real_data} if isinstance(real_data, str) else dict(real_data)
+    defaults = {"dir": "", "tfds_dir": "", "download": True, "toy_seed": 0, "toy_train_size": 50_000,
+                "toy_test_size": 10_000}  # as in experiments/configs/base.py
+    return ml_collections.ConfigDict({**defaults, **fields})
+
+
+def check(options, workdir: str | None, real_data, net_given: bool = False) -> None:
+    """Every input error, before anything loads or compiles."""
+    if (workdir is None) == (real_data is None):
+        raise ValueError("give exactly one of workdir (a trained run) or real_data (a dataset name, the floor)")
+    problems = options_lib.errors(options, net_given)
+    if problems:
+        raise ValueError("; ".join(problems))
+    if real_data is not None and not sources.is_known(real_data_config(real_data).name):
+        raise ValueError(f"real_data={real_data!r}: not a dataset name (see jaxgen/data/sources.py)")
+    if real_data is not None and "likelihood" in options.metrics:
+        raise ValueError("metric 'likelihood' needs a trained model, not real_data")
+
+
+def _generate(family, params, key, n: int, chunk: int, bar, num_classes: int = 0):
+    """n samples (and, for a conditional model, their labels: 0, 1, ... cycling; else None)."""
+    sample = jax.jit(family.sample, static_argnums=2)
+    out, labels = [], []
+    for i in range(math.ceil(n / chunk)):
+        k = jax.random.fold_in(key, i)
+        if num_classes:
+            y = (np.arange(chunk) + i * chunk) % num_classes
+            out.append(np.asarray(sample(params, k, chunk, jax.numpy.asarray(y))))
+            labels.append(y)
+        else:
+            out.append(np.asarray(sample(params, k, chunk)))
+        bar.update(min(chunk, n - i * chunk))
+    return np.concatenate(out)[:n], (np.concatenate(labels)[:n] if num_classes else None)
+
+
+def _likelihood(family, config, loaded, params, key, options, bar) -> dict[str, float]:
+    final, limit = options.likelihood_final, options.likelihood_examples or config.eval.num_examples
+    batcher = data_lib.Batcher(loaded.train, loaded.test, config.data.batch_size, config.seed, loaded.scale,
+                               config.data.binarize, 0, 1)
+    runs = []
+    fns = {name: jax.jit(fn) for name, fn in family.eval_fns(final).items()}
+    for r in range(options.likelihood_repeats):
+        out = {}
+        for name, fn in fns.items():
+            batches = batcher.test_batches(config.data.eval_batch_size, limit)
+            avg = average_over_batches(fn, params, batches, lambda b: b, rng_lib.stream(jax.random.fold_in(key, r), name))
+            out.update(family.summarize(avg, final))
+        runs.append(out)
+        bar.update(1)
+    result = {}
+    for name in runs[0]:
+        mean, se = suite.mean_and_stderr([r[name] for r in runs])
+        result[name], result[f"{name}_se"] = mean, se
+    return result
+
+
+def evaluate(options, out_dir: str, workdir: str | None = None, real_data=None, progress: bool = True,
+             feature_net: features_lib.FeatureNet | None = None) -> dict:
+    """Evaluate `workdir`'s latest checkpoint (or, with real_data, held-out real
+    test images: the floor; see real_data_config) and write metrics.json and the
+    report to out_dir. `feature_net` (e.g. features.from_function(...)) replaces
+    the classifier named by options.feature_net."""
+    check(options, workdir, real_data, feature_net is not None)
+    t0 = time.perf_counter()
+    names = tuple(options.metrics)
+    if workdir is not None:
+        config = load_config(workdir)
+        data_config, label = config.data, workdir
+    else:
+        config = None
+        data_config = real_data_config(real_data)
+        label = f"real {data_config.name} test images"
+    net = feature_net or (features_lib.load_classifier(options.feature_net) if options.feature_net else None)
+    loaded = data_lib.load(data_config)
+    image = len(loaded.spec.shape) == 3
+    image_only = [m for m in names if m in options_lib.NEEDS_FEATURES or m == "cas"]
+    if not image and image_only:
+        raise ValueError(f"metrics {image_only} need image data; {data_config.name!r} has shape {loaded.spec.shape}")
+    if "cas" in names and (config is None or config.model.get("conditioning", "none") == "none"):
+        raise ValueError("metric 'cas' needs a conditional model (config.model.conditioning != 'none')")
+    if "modes" in names and data_config.name not in toy.MODES:
+        raise ValueError(f"metric 'modes' needs a toy mixture with known modes {tuple(toy.MODES)}, not "
+                         f"{data_config.name!r}")
+    os.makedirs(out_dir, exist_ok=True)
+    key = jax.random.key(options.seed)
+    train = to_model_input(loaded.train["x"], loaded.scale)
+    test = to_model_input(loaded.test["x"], loaded.scale)
+    n = options.num_samples
+    results: dict = {}
+    figures: dict[str, str] = {}
+    notes: list[str] = []
+    bar = tqdm(total=n, desc="samples", disable=not progress, unit="img")
+    if workdir is not None:
+        from jaxgen.families import FAMILIES
+
+        family = FAMILIES[config.family].build(config, loaded.spec)
+        if family.sample is None:
+            raise ValueError(f"family {config.family!r} has no sampler: sample metrics do not apply")
+        state, _, step = load_latest(workdir)
+        params = state["params"]
+        if config.eval.use_ema and state.get("ema_params") is not None:
+            params = {**params, **state["ema_params"]}
+        conditional = config.model.get("conditioning", "none") != "none"
+        samples, labels = _generate(family, params, rng_lib.stream(key, "samples"), n, options.batch_size, bar,
+                                    loaded.spec.num_classes if conditional else 0)
+        results["checkpoint_step"] = int(step)
+    else:
+        if n > len(test):
+            raise ValueError(f"num_samples={n}: the {data_config.name} test split has only {len(test)} images")
+        samples = test[:n]
+        bar.update(n)
+    bar.close()
+    figures["samples"] = os.path.join(out_dir, "samples.png")
+    if image:
+        images.save_image_grid(figures["samples"], samples[:100], upscale=images.grid_upscale(samples.shape[1]))
+    else:
+        images.save_scatter(figures["samples"], samples[:2000], reference=test[:2000])
+    if "modes" in names:
+        modes_fn, std = toy.MODES[data_config.name]
+        min_count = config.eval.get("mode_min_count", 1) if config is not None else 1
+        results.update(modes_lib.mode_coverage(samples, modes_fn(), std, min_count=min_count))
+
+    ref_idx = np.random.default_rng(options.seed).choice(len(train), size=min(n, len(train)), replace=False)
+    protocol = suite.Protocol(data_config.name, n, f"train[{len(ref_idx)} random, seed {options.seed}]",
+                              net.id if net else "none", options.seed, jaxgen.__version__,
+                              label if config is None else os.path.abspath(workdir))
+    if net is not None:
+        embed_bar = tqdm(total=2 * n, desc="features", disable=not progress, unit="img")
+        fake_logits, fake_feats = features_lib.embed(net, samples, options.batch_size)
+        embed_bar.update(n)
+        _, real_feats = features_lib.embed(net, train[ref_idx], options.batch_size)
+        embed_bar.update(n)
+        embed_bar.close()
+        results.update(suite.compute(names, real_feats, fake_feats, fake_logits, rng_lib.stream(key, "kid"),
+                                     options.kid_subsets, options.kid_subset_size))
+    if "cas" in names:
+        results.update(cas.classification_accuracy_score(
+            samples, labels, train, loaded.train["label"], test, loaded.test["label"], loaded.spec.num_classes,
+            rng_lib.stream(key, "cas"), options.cas_epochs))
+        notes.append(f"cas: classifier trained {options.cas_epochs} epochs on the {n} generated images (labels "
+                     f"cycling 0..{loaded.spec.num_classes - 1}), accuracy on the real test split; "
+                     "cas_real_ceiling: the same fit on as many real training images")
+    if "memorization" in names:
+        results.update(_memorization(net, samples, train, test, options, out_dir, figures, progress))
+        notes.append("memorization: held-out = real test images; distances to the nearest of all training images")
+    if "likelihood" in names:
+        lbar = tqdm(total=options.likelihood_repeats, desc="likelihood repeats", disable=not progress)
+        results.update(_likelihood(family, config, loaded, params, rng_lib.stream(key, "likelihood"), options, lbar))
+        lbar.close()
+        which = "final" if options.likelihood_final else "periodic"
+        examples = options.likelihood_examples or config.eval.num_examples or "all"
+        notes.append(f"likelihood: mean and standard error over {options.likelihood_repeats} repeats of the "
+                     f"family's {which} test evaluation ({examples} test examples) with independent keys")
+    results["seconds"] = time.perf_counter() - t0
+    with open(os.path.join(out_dir, "metrics.json"), "w") as f:
+        json.dump({"metrics": results, "protocol": protocol.__dict__}, f, indent=2)
+    paths = report.write(out_dir, f"Evaluation of {label}", results, protocol, figures, notes)
+    return {"metrics": results, "protocol": protocol, "report": paths}
+
+
+def _memorization(net, samples, train, test, options, out_dir, figures, progress) -> dict[str, float]:
+    m = min(options.memorization_samples, len(samples), len(test))
+    queries, heldout = samples[:m], test[-m:]
+    out = {}
+    spaces = [("pixels", lambda x: x, train)]
+    if net is not None:
+        train_feats = features_lib.embed(net, train, options.batch_size)[1]
+        spaces.append(("features", lambda x: features_lib.embed(net, x, options.batch_size)[1], train_feats))
+    for space, transform, reference in tqdm(spaces, desc="memorization", disable=not progress):
+        q, h = transform(queries), transform(heldout)
+        d_q, d_h = memorization.nearest_distances(q, reference), memorization.nearest_distances(h, reference)
+        out.update(memorization.summarize(d_q, d_h, space))
+        figures[f"nearest-neighbour distances ({space})"] = os.path.join(out_dir, f"nn_distances_{space}.png")
+        memorization.save_histogram(figures[f"nearest-neighbour distances ({space})"], d_q, d_h, space)
+        grid_path = os.path.join(out_dir, f"nearest_neighbours_{space}.png")
+        kw = {} if space == "pixels" else {"sample_features": q[:16], "train_features": reference}
+        grid = neighbours.neighbour_grid(queries[:16], train, 3, **kw)
+        images.save_image_grid(grid_path, grid, num_cols=4, upscale=images.grid_upscale(samples.shape[1]))
+        figures[f"nearest training neighbours ({space})"] = grid_path
+    return out
