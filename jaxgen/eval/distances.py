@@ -15,7 +15,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh, PartitionSpec
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 Array = jax.Array
 AXIS = "rows"
@@ -29,6 +29,14 @@ def squared_distances(a: Array, b: Array) -> Array:
 
 def default_mesh() -> Mesh:
     return Mesh(np.asarray(jax.devices()), (AXIS,))
+
+
+def shard_rows(x, mesh: Mesh | None = None) -> jax.Array:
+    """x placed with its first axis split over the mesh (replicated when the row count
+    does not divide evenly): jit then runs row-parallel computations on every device."""
+    mesh = mesh or default_mesh()
+    spec = PartitionSpec(AXIS) if x.shape[0] % mesh.devices.size == 0 else PartitionSpec()
+    return jax.device_put(x, NamedSharding(mesh, spec))
 
 
 @functools.partial(jax.jit, static_argnames=("row_fn", "block", "mesh"))

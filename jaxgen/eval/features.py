@@ -20,10 +20,10 @@ import os
 from collections.abc import Callable
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from jaxgen.eval import distances
 from jaxgen.train.checkpoint import load_latest
 
 Array = jax.Array
@@ -90,7 +90,8 @@ def load_classifier(workdir: str) -> FeatureNet:
 def embed(net: FeatureNet, images, batch_size: int = 500, progress: Callable | None = None
           ) -> tuple[np.ndarray | None, np.ndarray]:
     """(logits [N, K] or None, features [N, D]) of images [N, H, W, C] in [0, 1], in
-    batches (the last one padded so that one compilation serves all)."""
+    batches split over the local devices (the last one padded so that one
+    compilation serves all)."""
     images = np.asarray(images, np.float32)
     if net.input_shape is not None and tuple(images.shape[1:]) != tuple(net.input_shape):
         raise ValueError(f"images of shape {images.shape[1:]} for feature net {net.id} expecting {net.input_shape}")
@@ -99,7 +100,8 @@ def embed(net: FeatureNet, images, batch_size: int = 500, progress: Callable | N
     for lo in range(0, n, batch_size):
         chunk = images[lo:lo + batch_size]
         pad = batch_size - len(chunk) if n > batch_size else 0
-        lg, ft = net.apply(jnp.asarray(np.pad(chunk, ((0, pad),) + ((0, 0),) * (chunk.ndim - 1))))
+        batch = np.pad(chunk, ((0, pad),) + ((0, 0),) * (chunk.ndim - 1))
+        lg, ft = net.apply(distances.shard_rows(batch))  # data-parallel over local devices
         feats.append(np.asarray(ft)[:len(chunk)])
         if lg is not None:
             logits.append(np.asarray(lg)[:len(chunk)])

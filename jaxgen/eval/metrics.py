@@ -21,7 +21,9 @@ or a user's own network), so the same code measures every family.
   balls containing a generated point / k; coverage = fraction of real balls
   that contain at least one generated point.
 
-The k-NN metrics run sharded over devices (jaxgen/eval/distances.py).
+Everything runs under jit over all local devices: the k-NN searches split
+query rows (jaxgen/eval/distances.py), KID splits its subsets, the Gaussian
+statistics split the feature rows; values do not depend on the device count.
 """
 
 import functools
@@ -29,6 +31,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import PartitionSpec
 
 from jaxgen.eval import distances
 
@@ -68,8 +71,9 @@ def fid(real_features, fake_features) -> float:
     """Frechet distance between Gaussians fitted to two feature sets."""
     _check_features("real_features", real_features)
     _check_features("fake_features", fake_features)
-    return float(frechet_distance(*gaussian_stats(jnp.asarray(real_features, jnp.float32)),
-                                  *gaussian_stats(jnp.asarray(fake_features, jnp.float32))))
+    stats = [gaussian_stats(distances.shard_rows(np.asarray(f, np.float32))) for f in (real_features, fake_features)]
+    (mu1, cov1), (mu2, cov2) = jax.device_put(stats, jax.devices()[0])  # [D, D]: small, one device
+    return float(frechet_distance(mu1, cov1, mu2, cov2))
 
 
 def polynomial_kernel(x: Array, y: Array) -> Array:
@@ -85,15 +89,27 @@ def mmd2_unbiased(x: Array, y: Array) -> Array:
     return sxx + syy - 2.0 * jnp.mean(kxy)
 
 
-@functools.partial(jax.jit, static_argnames=("num_subsets", "subset_size"))
-def _kid_subsets(real: Array, fake: Array, key: Array, num_subsets: int, subset_size: int) -> Array:
-    def one(k):
-        kr, kf = jax.random.split(k)
-        r = real[jax.random.choice(kr, real.shape[0], (subset_size,), replace=False)]
-        f = fake[jax.random.choice(kf, fake.shape[0], (subset_size,), replace=False)]
-        return mmd2_unbiased(r, f)
+@functools.partial(jax.jit, static_argnames=("num_subsets", "subset_size", "mesh"))
+def _kid_subsets(real: Array, fake: Array, key: Array, num_subsets: int, subset_size: int, mesh) -> Array:
+    """MMD^2 of each subset; the subsets are split over the mesh's devices (each keyed by
+    its index, so the values do not depend on the device count)."""
+    n_dev = mesh.devices.size
+    padded = -(-num_subsets // n_dev) * n_dev
+    keys = jax.random.key_data(jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(padded)))
 
-    return jax.lax.map(one, jax.random.split(key, num_subsets))
+    def local(ks, r_all, f_all):
+        def one(k):
+            kr, kf = jax.random.split(jax.random.wrap_key_data(k))
+            r = r_all[jax.random.choice(kr, r_all.shape[0], (subset_size,), replace=False)]
+            f = f_all[jax.random.choice(kf, f_all.shape[0], (subset_size,), replace=False)]
+            return mmd2_unbiased(r, f)
+
+        return jax.lax.map(one, ks)
+
+    spec = PartitionSpec(distances.AXIS)
+    out = jax.shard_map(local, mesh=mesh, in_specs=(spec, PartitionSpec(), PartitionSpec()), out_specs=spec)(
+        keys, real, fake)
+    return out[:num_subsets]
 
 
 def kid(real_features, fake_features, key: Array, num_subsets: int = 100, subset_size: int = 1000) -> dict[str, float]:
@@ -107,7 +123,7 @@ def kid(real_features, fake_features, key: Array, num_subsets: int = 100, subset
         raise ValueError(f"num_subsets={num_subsets}: need >= 2 for a spread")
     size = min(subset_size, len(real_features), len(fake_features))
     values = np.asarray(_kid_subsets(jnp.asarray(real_features, jnp.float32), jnp.asarray(fake_features, jnp.float32),
-                                     key, num_subsets, size), np.float64)
+                                     key, num_subsets, size, distances.default_mesh()), np.float64)
     std = float(values.std(ddof=1))
     return {"kid": float(values.mean()), "kid_std": std, "kid_se": std / np.sqrt(num_subsets)}
 

@@ -138,11 +138,15 @@ def test_bad_input_is_named():
 
 _SCRIPT = """
 import json, jax, numpy as np
-from jaxgen.eval import metrics
+from jaxgen.eval import features, metrics
 rng = np.random.default_rng(6)
 real, fake = rng.normal(size=(203, 6)), rng.normal(size=(190, 6)) + 0.2
+w = rng.normal(size=(12, 5)).astype(np.float32)
+net = features.from_function(lambda x: jax.nn.relu(x.reshape(x.shape[0], -1) @ w), "random-relu")
+_, emb = features.embed(net, rng.uniform(size=(50, 2, 2, 3)), batch_size=16)
 out = {**metrics.precision_recall(real, fake, block=16), **metrics.density_coverage(real, fake, block=16),
-       "fid": metrics.fid(real, fake), "devices": jax.device_count()}
+       "fid": metrics.fid(real[:200], fake[:192]), "kid": metrics.kid(real, fake, jax.random.key(0), 6, 50)["kid"],
+       "embed_sum": float(np.abs(emb).sum()), "devices": jax.device_count()}
 print(json.dumps(out))
 """
 
