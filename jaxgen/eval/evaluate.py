@@ -115,17 +115,18 @@ def evaluate(options, out_dir: str, workdir: str | None = None, real_data=None, 
         config = None
         data_config = real_data_config(real_data)
         label = f"real {data_config.name} test images"
-    net = feature_net or (features_lib.load_classifier(options.feature_net) if options.feature_net else None)
-    loaded = data_lib.load(data_config)
-    image = len(loaded.spec.shape) == 3
+    shape = sources.SHAPES.get(data_config.name)  # None: a tfds:NAME image dataset
     image_only = [m for m in names if m in options_lib.NEEDS_FEATURES or m == "cas"]
-    if not image and image_only:
-        raise ValueError(f"metrics {image_only} need image data; {data_config.name!r} has shape {loaded.spec.shape}")
+    if shape is not None and len(shape) != 3 and image_only:
+        raise ValueError(f"metrics {image_only} need image data; {data_config.name!r} has shape {shape}")
     if "cas" in names and (config is None or config.model.get("conditioning", "none") == "none"):
         raise ValueError("metric 'cas' needs a conditional model (config.model.conditioning != 'none')")
     if "modes" in names and data_config.name not in toy.MODES:
         raise ValueError(f"metric 'modes' needs a toy mixture with known modes {tuple(toy.MODES)}, not "
                          f"{data_config.name!r}")
+    net = feature_net or (features_lib.load_classifier(options.feature_net) if options.feature_net else None)
+    loaded = data_lib.load(data_config)
+    image = len(loaded.spec.shape) == 3
     os.makedirs(out_dir, exist_ok=True)
     key = jax.random.key(options.seed)
     train = to_model_input(loaded.train["x"], loaded.scale)
