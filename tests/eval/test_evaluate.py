@@ -149,10 +149,10 @@ def test_cas_separates_true_from_shuffled_labels():
     train_x, train_y, test_x, test_y = x[:1200], y[:1200], x[1200:], y[1200:]
     key = jax.random.key(0)
     good = cas.classification_accuracy_score(train_x[:600], train_y[:600], train_x, train_y, test_x, test_y, 10, key,
-                                             epochs=15)
+                                             epochs=10)
     shuffled = np.random.default_rng(0).permutation(train_y[:600])
     bad = cas.classification_accuracy_score(train_x[:600], shuffled, train_x, train_y, test_x, test_y, 10, key,
-                                            epochs=15)
+                                            epochs=10)
     assert good["cas"] > 0.85 and good["cas_real_ceiling"] > 0.85, good
     assert bad["cas"] < 0.3 and bad["cas_real_ceiling"] > 0.85, bad
 

@@ -91,20 +91,22 @@ def test_began_k_stays_in_unit_interval_during_training():
     assert max(ks) > 0.0  # the controller moved
 
 
-@pytest.mark.parametrize("config,extra", [
-    ("experiments/configs/gan.py:smoke_wgan_gp", []),
-    ("experiments/configs/dcgan.py:smoke", []),
+@pytest.mark.parametrize("config,parallel", [
+    ("experiments/configs/gan.py:smoke_wgan_gp", ("jit", "pmap")),
+    # Batch norm: under jit its statistics are global by construction; pmap is the path that
+    # must synchronise them explicitly (axis_name), so DCGAN checks pmap only (CI time).
+    ("experiments/configs/dcgan.py:smoke", ("pmap",)),
 ])
-def test_one_device_equals_four_devices(tmp_path, config, extra):
-    """Same params on 1 device, a 4-device jit Mesh and 4-device pmap (batch norm
+def test_one_device_equals_four_devices(tmp_path, config, parallel):
+    """Same params on 1 device and on 4 devices (jit Mesh and/or pmap; batch norm
     statistics synchronised, per-example noise folded from stream positions)."""
-    steps = ["--config.train.num_steps=2", "--config.checkpoint.every_steps=0", *extra]
-    runs = {"one": (["--config.train.num_devices=1"], 1), "jit4": (["--config.train.parallel=jit"], 4),
-            "pmap4": (["--config.train.parallel=pmap"], 4)}
+    steps = ["--config.train.num_steps=2", "--config.checkpoint.every_steps=0"]
+    runs = {"one": (["--config.train.num_devices=1"], 1)}
+    runs.update({f"{p}4": ([f"--config.train.parallel={p}"], 4) for p in parallel})
     params = {}
     for name, (flags, devices) in runs.items():
         result = run(launch_args(tmp_path / name, *steps, *flags, config=config), devices=devices)
         assert result.returncode == 0, result.stderr[-3000:]
         params[name] = params_of(tmp_path / name)
-    assert_same_params(params["one"], params["jit4"], atol=2e-5, rtol=2e-5)
-    assert_same_params(params["one"], params["pmap4"], atol=2e-5, rtol=2e-5)
+    for p in parallel:
+        assert_same_params(params["one"], params[f"{p}4"], atol=2e-5, rtol=2e-5)
