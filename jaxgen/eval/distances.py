@@ -1,8 +1,9 @@
 """Row-blocked pairwise-distance reductions, sharded over devices.
 
-The k-NN metrics (precision/recall, density/coverage) need, for every query
-point, a reduction over its distances to a whole reference set: the k-th
-smallest distance, or a count of reference balls that contain it. The
+The k-NN metrics (precision/recall, density/coverage), the memorisation check
+and the nearest-neighbour grids need, for every query point, a reduction over
+its distances to a whole reference set: the k smallest distances, or a count
+of reference balls that contain it. The
 [N, M] distance matrix is never materialised: queries are split over the
 devices of a 1-D mesh (`jax.shard_map`, no collectives: each row is
 independent), and each device walks its rows in blocks of `block` with
@@ -69,11 +70,22 @@ def reduce_rows(row_fn: Callable, queries, reference, extra=None, block: int = 5
 
 
 @functools.cache
-def _kth_fn(k: int) -> Callable:
-    def fn(d2: Array, _extra: Array) -> Array:
-        return -jax.lax.top_k(-d2, k)[0][:, k - 1]
-    fn.__name__ = f"kth_smallest_{k}"
+def _k_smallest_fn(k: int) -> Callable:
+    """A row function (cached per k, so each k compiles once): the k smallest squared
+    distances of each row, ascending, and their reference indices."""
+    def fn(d2: Array, _extra: Array) -> tuple[Array, Array]:
+        neg, index = jax.lax.top_k(-d2, k)
+        return -neg, index
+    fn.__name__ = f"k_smallest_{k}"
     return fn
+
+
+def k_nearest(queries, reference, k: int, **kw) -> tuple[Array, Array]:
+    """(distances [N, k], indices [N, k]) of each query's k nearest reference points, nearest first."""
+    if not 1 <= k <= len(reference):
+        raise ValueError(f"k={k}: must be in [1, {len(reference)}] (the number of reference points)")
+    d2, index = reduce_rows(_k_smallest_fn(k), queries, reference, **kw)
+    return jnp.sqrt(d2), index
 
 
 def kth_neighbour_distance(points, k: int, exclude_self: bool = True, **kw) -> Array:
@@ -84,7 +96,7 @@ def kth_neighbour_distance(points, k: int, exclude_self: bool = True, **kw) -> A
     kk = k + 1 if exclude_self else k
     if kk > len(points):
         raise ValueError(f"k={k}: needs more than {kk - 1} points, got {len(points)}")
-    return jnp.sqrt(reduce_rows(_kth_fn(kk), points, points, **kw))
+    return k_nearest(points, points, kk, **kw)[0][:, kk - 1]
 
 
 # Ball membership d <= r is tested as d^2 <= r^2 (1 + BALL_RTOL): a point that lies on the
@@ -98,10 +110,6 @@ def _inside_count(d2: Array, radii: Array) -> Array:
     return jnp.sum(d2 <= (radii * radii * (1.0 + BALL_RTOL))[None, :], axis=1).astype(jnp.float32)
 
 
-def _nearest(d2: Array, _extra: Array) -> tuple[Array, Array]:
-    return jnp.min(d2, axis=1), jnp.argmin(d2, axis=1)
-
-
 def count_inside_balls(queries, centres, radii, **kw) -> Array:
     """[N] number of balls B(centres[j], radii[j]) that contain each query point."""
     return reduce_rows(_inside_count, queries, centres, radii, **kw)
@@ -109,5 +117,5 @@ def count_inside_balls(queries, centres, radii, **kw) -> Array:
 
 def nearest(queries, reference, **kw) -> tuple[Array, Array]:
     """(distance [N], index [N]) of each query's nearest reference point."""
-    d2, index = reduce_rows(_nearest, queries, reference, **kw)
-    return jnp.sqrt(d2), index
+    d, index = k_nearest(queries, reference, 1, **kw)
+    return d[:, 0], index[:, 0]

@@ -4,22 +4,20 @@ compared with how close held-out real data are to it.
 A model that copies training examples has nearest-training-neighbour
 distances well below those of held-out data; one that generalises has a
 similar distribution. Distances are computed in any space (pixels or a
-feature net's features) with the sharded blocked search of distances.py.
+feature net's features) with the sharded blocked search of distances.py (via neighbours.py).
 """
 
 import os
 
 import numpy as np
 
-from jaxgen.eval import distances
+from jaxgen.eval import neighbours
 
 
 def nearest_distances(queries, train, **kw) -> np.ndarray:
     """[N] distance from each query (flattened) to its nearest training example."""
-    q = np.asarray(queries, np.float32).reshape(len(queries), -1)
-    t = np.asarray(train, np.float32).reshape(len(train), -1)
-    d, _ = distances.nearest(q, t, **kw)
-    return np.asarray(d)
+    _, d = neighbours.nearest_neighbours(queries, train, 1, **kw)
+    return d[:, 0]
 
 
 def summarize(sample_nn: np.ndarray, heldout_nn: np.ndarray, prefix: str) -> dict[str, float]:

@@ -58,7 +58,7 @@ def test_nearest_neighbours_match_brute_force():
     rng = np.random.default_rng(0)
     train = rng.normal(size=(1000, 4, 4, 1)).astype(np.float32)
     queries = rng.normal(size=(7, 4, 4, 1)).astype(np.float32)
-    idx, dist = neighbours.nearest_neighbours(queries, train, k=3, chunk=128)
+    idx, dist = neighbours.nearest_neighbours(queries, train, k=3, block=4)
     d = np.linalg.norm(queries.reshape(7, 1, -1) - train.reshape(1, 1000, -1), axis=-1)
     np.testing.assert_array_equal(idx, np.argsort(d, 1)[:, :3])
     np.testing.assert_allclose(dist, np.sort(d, 1)[:, :3], rtol=1e-4)
