@@ -28,7 +28,7 @@ from jaxgen.eval import cas, images, memorization, neighbours, report, suite
 from jaxgen.eval import features as features_lib
 from jaxgen.eval import modes as modes_lib
 from jaxgen.eval import options as options_lib
-from jaxgen.eval.dataset import average_over_batches
+from jaxgen.eval.dataset import evaluate_family
 from jaxgen.train.checkpoint import load_latest
 
 
@@ -82,15 +82,11 @@ def _likelihood(family, config, loaded, params, key, options, bar) -> dict[str, 
     final, limit = options.likelihood_final, options.likelihood_examples or config.eval.num_examples
     batcher = data_lib.Batcher(loaded.train, loaded.test, config.data.batch_size, config.seed, loaded.scale,
                                config.data.binarize, 0, 1)
-    runs = []
     fns = {name: jax.jit(fn) for name, fn in family.eval_fns(final).items()}
+    runs = []
     for r in range(options.likelihood_repeats):
-        out = {}
-        for name, fn in fns.items():
-            batches = batcher.test_batches(config.data.eval_batch_size, limit)
-            avg = average_over_batches(fn, params, batches, lambda b: b, rng_lib.stream(jax.random.fold_in(key, r), name))
-            out.update(family.summarize(avg, final))
-        runs.append(out)
+        runs.append(evaluate_family(fns, family.summarize, final, params, batcher, config.data.eval_batch_size, limit,
+                                    lambda b: b, jax.random.fold_in(key, r)))
         bar.update(1)
     result = {}
     for name in runs[0]:

@@ -17,7 +17,7 @@ import jaxgen
 from jaxgen import data as data_lib
 from jaxgen import rng as rng_lib
 from jaxgen.eval import images
-from jaxgen.eval.dataset import average_over_batches
+from jaxgen.eval.dataset import evaluate_family
 from jaxgen.families import FAMILIES
 from jaxgen.train import config_checks, parallel
 from jaxgen.train import state as state_lib
@@ -49,12 +49,8 @@ def _evaluate(compiled_fns: dict, family, par, params, batcher, config, key, fin
     `compiled_fns` caches the jitted functions across evaluations."""
     if final not in compiled_fns:
         compiled_fns[final] = {name: par.compile_eval(fn) for name, fn in family.eval_fns(final).items()}
-    out = {}
-    for name, compiled in compiled_fns[final].items():
-        batches = batcher.test_batches(config.data.eval_batch_size, config.eval.num_examples)
-        avg = average_over_batches(compiled, params, batches, par.put_eval_batch, rng_lib.stream(key, name))
-        out.update(family.summarize(avg, final))
-    return out
+    return evaluate_family(compiled_fns[final], family.summarize, final, params, batcher, config.data.eval_batch_size,
+                           config.eval.num_examples, par.put_eval_batch, key)
 
 
 def _write_samples(sample_fn, params, key, config, spec, writer, workdir, step, test_x) -> str | None:
