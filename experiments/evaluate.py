@@ -14,9 +14,9 @@ import sys
 
 from jaxgen.eval import suite
 from jaxgen.eval.evaluate import evaluate
-from jaxgen.eval.options import default_options
+from jaxgen.eval.options import NEEDS_FEATURES, default_options
 
-IMAGE_METRICS = ("fid", "kid", "inception_score", "precision_recall", "density_coverage", "memorization")
+IMAGE_METRICS = NEEDS_FEATURES  # the default: every metric of images and a feature net
 
 
 def main(argv=None) -> None:

@@ -166,13 +166,20 @@ def evaluate(options, out_dir: str, workdir: str | None = None, real_data=None, 
     protocol = suite.Protocol(data_config.name, n, f"train[{len(ref_idx)} random, seed {options.seed}]",
                               net.id if net else "none", options.seed, jaxgen.__version__,
                               label if config is None else os.path.abspath(workdir))
+    fake_feats = train_feats = None
     if net is not None:
-        embed_bar = tqdm(total=2 * n, desc="features", disable=not progress, unit="img")
+        # The memorisation check needs every training image's features; the reference set is a subset.
+        real_images = train if "memorization" in names else train[ref_idx]
+        embed_bar = tqdm(total=n + len(real_images), desc="features", disable=not progress, unit="img")
         fake_logits, fake_feats = features_lib.embed(net, samples, options.batch_size)
         embed_bar.update(n)
-        _, real_feats = features_lib.embed(net, train[ref_idx], options.batch_size)
-        embed_bar.update(n)
+        _, real_image_feats = features_lib.embed(net, real_images, options.batch_size)
+        embed_bar.update(len(real_images))
         embed_bar.close()
+        if "memorization" in names:
+            train_feats, real_feats = real_image_feats, real_image_feats[ref_idx]
+        else:
+            real_feats = real_image_feats
         results.update(suite.compute(names, real_feats, fake_feats, fake_logits, rng_lib.stream(key, "kid"),
                                      options.kid_subsets, options.kid_subset_size))
     if "cas" in names:
@@ -183,7 +190,8 @@ def evaluate(options, out_dir: str, workdir: str | None = None, real_data=None, 
                      f"cycling 0..{loaded.spec.num_classes - 1}), accuracy on the real test split; "
                      "cas_real_ceiling: the same fit on as many real training images")
     if "memorization" in names:
-        results.update(_memorization(net, samples, train, test, options, out_dir, figures, progress))
+        results.update(_memorization(net, samples, fake_feats, train, train_feats, test, options, out_dir, figures,
+                                     progress))
         notes.append("memorization: held-out = real test images; distances to the nearest of all training images")
     if "likelihood" in names:
         lbar = tqdm(total=options.likelihood_repeats, desc="likelihood repeats", disable=not progress)
@@ -200,16 +208,18 @@ def evaluate(options, out_dir: str, workdir: str | None = None, real_data=None, 
     return {"metrics": results, "protocol": protocol, "report": paths}
 
 
-def _memorization(net, samples, train, test, options, out_dir, figures, progress) -> dict[str, float]:
+def _memorization(net, samples, sample_feats, train, train_feats, test, options, out_dir, figures,
+                  progress) -> dict[str, float]:
+    """Nearest-training-neighbour distances of the first samples and as many held-out
+    test images, in pixels and (with a feature net) in its feature space."""
     m = min(options.memorization_samples, len(samples), len(test))
     queries, heldout = samples[:m], test[-m:]
     out = {}
-    spaces = [("pixels", lambda x: x, train)]
+    spaces = [("pixels", queries, heldout, train)]
     if net is not None:
-        train_feats = features_lib.embed(net, train, options.batch_size)[1]
-        spaces.append(("features", lambda x: features_lib.embed(net, x, options.batch_size)[1], train_feats))
-    for space, transform, reference in tqdm(spaces, desc="memorization", disable=not progress):
-        q, h = transform(queries), transform(heldout)
+        spaces.append(("features", sample_feats[:m], features_lib.embed(net, heldout, options.batch_size)[1],
+                       train_feats))
+    for space, q, h, reference in tqdm(spaces, desc="memorization", disable=not progress):
         d_q, d_h = memorization.nearest_distances(q, reference), memorization.nearest_distances(h, reference)
         out.update(memorization.summarize(d_q, d_h, space))
         figures[f"nearest-neighbour distances ({space})"] = os.path.join(out_dir, f"nn_distances_{space}.png")

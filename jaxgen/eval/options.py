@@ -19,7 +19,9 @@ METRICS = {
     "modes": "mode coverage on toy 2-D mixtures (ring8, grid25): modes covered, high-quality fraction, KL",
     "likelihood": "the family's test likelihood metrics (e.g. IWAE bound, bits/dim), mean and s.e. over repeats",
 }
-NEEDS_FEATURES = ("fid", "kid", "inception_score", "precision_recall", "density_coverage", "memorization")
+# The metrics of feature arrays alone (jaxgen.eval.suite.compute), and every metric that needs a feature net.
+SAMPLE_METRICS = ("fid", "kid", "inception_score", "precision_recall", "density_coverage")
+NEEDS_FEATURES = (*SAMPLE_METRICS, "memorization")
 
 
 def default_options() -> ml_collections.ConfigDict:

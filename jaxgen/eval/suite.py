@@ -14,7 +14,7 @@ import numpy as np
 
 from jaxgen.eval import metrics, options
 
-SAMPLE_METRICS = ("fid", "kid", "inception_score", "precision_recall", "density_coverage")
+SAMPLE_METRICS = options.SAMPLE_METRICS
 METRICS = tuple(options.METRICS)
 
 
