@@ -14,6 +14,7 @@ from jaxgen.losses.likelihoods import (
     bits_per_dim,
     discretized_logistic_log_prob,
     gaussian_log_prob,
+    mvn_log_prob,
 )
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "gaussian_log_prob",
     "iwae_bound",
     "log_mean_exp",
+    "mvn_log_prob",
 ]

@@ -4,6 +4,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+from jax.scipy.linalg import solve_triangular
 
 Array = jax.Array
 
@@ -47,6 +48,25 @@ def gaussian_log_prob(x: Array, mean: Array, log_scale: Array, event_ndims: int 
     z = (x - mean) * jnp.exp(-log_scale)
     log_p = -0.5 * (z**2 + math.log(2.0 * math.pi)) - log_scale
     return _sum_event(log_p, event_ndims)
+
+
+def mvn_log_prob(x: Array, mean: Array, scale_tril: Array) -> Array:
+    """log N(x; mean, L L^T), full covariance given by its lower Cholesky factor L.
+
+    log p = -|L^{-1}(x - mean)|^2 / 2 - sum(log diag L) - D/2 log(2 pi).
+
+    Args:
+      x: [..., D]; mean: [D] (or broadcastable); scale_tril: [D, D] lower triangular.
+
+    Returns:
+      [...] log densities.
+    """
+    d = x.shape[-1]
+    diff = (x - mean).reshape(-1, d)
+    z = solve_triangular(scale_tril, diff.T, lower=True)  # [D, N]
+    log_det = jnp.sum(jnp.log(jnp.abs(jnp.diagonal(scale_tril))))
+    log_p = -0.5 * jnp.sum(z * z, 0) - log_det - 0.5 * d * math.log(2.0 * math.pi)
+    return log_p.reshape(x.shape[:-1])
 
 
 def discretized_logistic_log_prob(

@@ -2,7 +2,7 @@
 Langevin, MALA) and annealed importance sampling. Pure JAX, jit- and vmap-able; every
 sampler takes an explicit PRNG key."""
 
-from jaxgen.sampling.ais import AISResult, ais, beta_schedule, log_mean_exp, log_z_from_weights
+from jaxgen.sampling.ais import AISResult, ais, beta_schedule, log_z_from_weights
 from jaxgen.sampling.discrete import ICDF, inverse_cdf, inverse_cdf_categorical, numerical_icdf
 from jaxgen.sampling.markov import is_regular, simulate_chain, stationary_distribution
 from jaxgen.sampling.mcmc import Chain, gibbs, langevin, mala, mala_kernel, metropolis_hastings, random_walk_kernel
@@ -18,7 +18,6 @@ __all__ = [
     "inverse_cdf_categorical",
     "is_regular",
     "langevin",
-    "log_mean_exp",
     "log_z_from_weights",
     "mala",
     "mala_kernel",

@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgen.losses.bounds import log_mean_exp
+
 Array = jax.Array
 
 
@@ -22,12 +24,6 @@ class AISResult(NamedTuple):
     stderr: Array  # its standard error (delta method: sd(exp w) / (sqrt(n) mean(exp w)))
     log_weights: Array  # [num_chains]
     samples: Array  # [num_chains, ...] final states (approximate draws from p_1)
-
-
-def log_mean_exp(w: Array, axis: int | None = None) -> Array:
-    """log(mean(exp(w))) without overflow."""
-    n = w.size if axis is None else w.shape[axis]
-    return jax.scipy.special.logsumexp(w, axis=axis) - jnp.log(n)
 
 
 def beta_schedule(num: int, kind: str = "linear", radius: float = 4.0) -> np.ndarray:

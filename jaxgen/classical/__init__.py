@@ -1,0 +1,44 @@
+"""Classical density models, fitted by closed forms or EM.
+
+One functional API: `fit_*(...)` returns params (a pytree, jit- and vmap-able), and any
+params answer `log_prob(params, x)`, `sample(params, key, n)` and, where meaningful,
+`predict(params, x)` / `posterior(params, x)` (the functions below call the params'
+methods of the same names).
+
+  parametric.py     Gaussian (full / diagonal), categorical, Bernoulli: closed-form MLE
+  nonparametric.py  histogram, kernel density estimation (4 kernels; Scott, Silverman or
+                    held-out bandwidth), k-NN density
+  gmm.py            Gaussian mixtures by EM (full, diag, spherical, tied), k-means++, BIC/AIC
+  hmm.py, hmm_fit.py  hidden Markov models: forward-backward, Viterbi, sampling, Baum-Welch
+  ppca.py           probabilistic PCA, closed form and EM
+"""
+
+from jaxgen.classical.gmm import GMM, aic, bic, fit_gmm
+from jaxgen.classical.hmm import HMM, delay_embed
+from jaxgen.classical.hmm_fit import fit_hmm
+from jaxgen.classical.nonparametric import KDE, Histogram, KNNDensity, fit_histogram, fit_kde, fit_knn_density
+from jaxgen.classical.parametric import Bernoulli, Categorical, Gaussian, fit_bernoulli, fit_categorical, fit_gaussian
+from jaxgen.classical.ppca import PPCA, fit_ppca, fit_ppca_em
+
+
+def log_prob(params, x, *args):
+    return params.log_prob(x, *args)
+
+
+def sample(params, key, n, *args):
+    return params.sample(key, n, *args)
+
+
+def predict(params, x, *args):
+    return params.predict(x, *args)
+
+
+def posterior(params, x, *args):
+    return params.posterior(x, *args)
+
+
+__all__ = [
+    "GMM", "HMM", "KDE", "PPCA", "Bernoulli", "Categorical", "Gaussian", "Histogram", "KNNDensity", "aic", "bic",
+    "delay_embed", "fit_bernoulli", "fit_categorical", "fit_gaussian", "fit_gmm", "fit_histogram", "fit_hmm",
+    "fit_kde", "fit_knn_density", "fit_ppca", "fit_ppca_em", "log_prob", "posterior", "predict", "sample",
+]
