@@ -11,14 +11,19 @@ methods of the same names).
   gmm.py            Gaussian mixtures by EM (full, diag, spherical, tied), k-means++, BIC/AIC
   hmm.py, hmm_fit.py  hidden Markov models: forward-backward, Viterbi, sampling, Baum-Welch
   ppca.py           probabilistic PCA, closed form and EM
+  boltzmann.py      Boltzmann machines (fully visible or with hidden units), exact by enumeration
+  rbm.py            RBMs (Bernoulli / Gaussian visible units): CD-k, PCD, free energy, exact and
+                    AIS log Z
 """
 
+from jaxgen.classical.boltzmann import BoltzmannMachine, fit_boltzmann
 from jaxgen.classical.gmm import GMM, aic, bic, fit_gmm
 from jaxgen.classical.hmm import HMM, delay_embed
 from jaxgen.classical.hmm_fit import fit_hmm
 from jaxgen.classical.nonparametric import KDE, Histogram, KNNDensity, fit_histogram, fit_kde, fit_knn_density
 from jaxgen.classical.parametric import Bernoulli, Categorical, Gaussian, fit_bernoulli, fit_categorical, fit_gaussian
 from jaxgen.classical.ppca import PPCA, fit_ppca, fit_ppca_em
+from jaxgen.classical.rbm import RBM, ais_log_partition, exact_log_partition, fit_rbm
 
 
 def log_prob(params, x, *args):
@@ -38,7 +43,36 @@ def posterior(params, x, *args):
 
 
 __all__ = [
-    "GMM", "HMM", "KDE", "PPCA", "Bernoulli", "Categorical", "Gaussian", "Histogram", "KNNDensity", "aic", "bic",
-    "delay_embed", "fit_bernoulli", "fit_categorical", "fit_gaussian", "fit_gmm", "fit_histogram", "fit_hmm",
-    "fit_kde", "fit_knn_density", "fit_ppca", "fit_ppca_em", "log_prob", "posterior", "predict", "sample",
+    "GMM",
+    "HMM",
+    "KDE",
+    "PPCA",
+    "RBM",
+    "Bernoulli",
+    "BoltzmannMachine",
+    "Categorical",
+    "Gaussian",
+    "Histogram",
+    "KNNDensity",
+    "aic",
+    "ais_log_partition",
+    "bic",
+    "delay_embed",
+    "exact_log_partition",
+    "fit_bernoulli",
+    "fit_boltzmann",
+    "fit_categorical",
+    "fit_gaussian",
+    "fit_gmm",
+    "fit_histogram",
+    "fit_hmm",
+    "fit_kde",
+    "fit_knn_density",
+    "fit_ppca",
+    "fit_ppca_em",
+    "fit_rbm",
+    "log_prob",
+    "posterior",
+    "predict",
+    "sample",
 ]

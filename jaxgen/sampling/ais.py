@@ -1,9 +1,9 @@
 """Annealed importance sampling (Neal 2001): an unbiased estimator of Z_1 / Z_0.
 
-Intermediate targets f_b(x) = f_0(x)^(1 - b) f_1(x)^b for 0 = b_0 < b_1 < ... < b_T = 1.
-Each chain starts with an exact draw x_0 ~ p_0 and alternates a weight update
-w += (b_t - b_{t-1}) (log f_1(x) - log f_0(x)) with a transition T_{b_t} that leaves
-f_{b_t} invariant. E[exp(w)] = Z_1 / Z_0, so log Z_1 = log Z_0 + log mean exp(w)
+Intermediate targets f_b for 0 = b_0 < b_1 < ... < b_T = 1 (by default the geometric
+path f_0^(1 - b) f_1^b). Each chain starts with an exact draw x_0 ~ p_0 and alternates a
+weight update w += log f_{b_t}(x) - log f_{b_{t-1}}(x) with a transition T_{b_t} that
+leaves f_{b_t} invariant. E[exp(w)] = Z_1 / Z_0, so log Z_1 = log Z_0 + log mean exp(w)
 (a stochastic lower bound in expectation, by Jensen).
 """
 
@@ -57,35 +57,43 @@ def log_z_from_weights(log_weights: Array, log_z_init: float | Array = 0.0) -> t
     return log_z, stderr
 
 
-def ais(key: Array, sample_init: Callable[[Array, int], Array], log_init: Callable[[Array], Array],
-        log_target: Callable[[Array], Array], transition: Callable[[Array, Array, Array], Array],
-        betas, num_chains: int, log_z_init: float | Array = 0.0) -> AISResult:
-    """Run `num_chains` AIS chains and estimate log Z of `log_target`.
+def geometric_path(log_init: Callable[[Array], Array], log_target: Callable[[Array], Array]) -> Callable:
+    """log f_b(x) = (1 - b) log f_0(x) + b log f_1(x): the default annealing path."""
+
+    def log_f(x, beta):
+        return (1.0 - beta) * log_init(x) + beta * log_target(x)
+
+    return log_f
+
+
+def ais(key: Array, sample_init: Callable[[Array, int], Array], log_f: Callable[[Array, Array], Array],
+        transition: Callable[[Array, Array, Array], Array], betas, num_chains: int,
+        log_z_init: float | Array = 0.0) -> AISResult:
+    """Run `num_chains` AIS chains and estimate log Z_1.
 
     Args:
       key: PRNG key.
       sample_init: (key, n) -> [n, ...] exact draws from p_0 = f_0 / Z_0.
-      log_init: x -> log f_0(x) for one state (vmapped here).
-      log_target: x -> log f_1(x) for one state, unnormalised.
+      log_f: (x, beta) -> log f_beta(x) for one state (vmapped here): the annealing path,
+        f_0 at beta 0 and the target f_1 at beta 1 (`geometric_path`, or a model's own path,
+        e.g. an RBM's energy scaled by beta, Salakhutdinov & Murray 2008).
       transition: (key, x, beta) -> x', one state, leaving f_beta invariant (e.g. a
-        Metropolis-Hastings or Gibbs step for f_beta).
+        Metropolis-Hastings or Gibbs step).
       betas: [T + 1] increasing inverse temperatures from 0 to 1 (`beta_schedule`).
-      num_chains: independent chains (the estimate's standard error shrinks as 1/sqrt(n)).
-      log_z_init: log Z_0 (0 when log_init is normalised).
+      num_chains: independent chains (the standard error shrinks as 1/sqrt(n)).
+      log_z_init: log Z_0 (0 when f_0 is normalised).
     """
     betas = jnp.asarray(betas, jnp.float32)
     if betas.ndim != 1 or betas.shape[0] < 2:
         raise ValueError(f"betas must be a 1-D schedule of at least 2 points, got shape {betas.shape}")
     k_init, k_run = jax.random.split(key)
     x0 = sample_init(k_init, num_chains)
-
-    def log_ratio(x):  # log f_1(x) - log f_0(x), per chain
-        return jax.vmap(log_target)(x) - jax.vmap(log_init)(x)
+    batched_log_f = jax.vmap(log_f, in_axes=(0, None))
 
     def step(carry, inputs):
         x, w = carry
         t, b_prev, b = inputs
-        w = w + (b - b_prev) * log_ratio(x)
+        w = w + batched_log_f(x, b) - batched_log_f(x, b_prev)
         keys = jax.random.split(jax.random.fold_in(k_run, t), num_chains)
         x = jax.vmap(transition, in_axes=(0, 0, None))(keys, x, b)
         return (x, w), None

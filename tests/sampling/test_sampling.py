@@ -130,8 +130,8 @@ def test_ais_log_partition_of_a_gaussian():
         chain = sampling.metropolis_hastings(key, log_f, x, 5, 0.7)
         return chain.samples[-1]
 
-    res = jax.jit(lambda k: sampling.ais(k, lambda k, n: jax.random.normal(k, (n, 2)), log_init, log_target,
-                                         transition, beta_schedule(200, "sigmoid"), 256))(KEY)
+    res = jax.jit(lambda k: sampling.ais(k, lambda k, n: jax.random.normal(k, (n, 2)),
+                                         sampling.geometric_path(log_init, log_target), transition, beta_schedule(200, "sigmoid"), 256))(KEY)
     assert abs(float(res.log_z) - log_c) < max(0.05, 4 * float(res.stderr))
     assert float(res.stderr) < 0.05
     np.testing.assert_allclose(np.asarray(res.samples).mean(0), MEAN, atol=0.3)
