@@ -11,11 +11,14 @@ methods of the same names).
   gmm.py            Gaussian mixtures by EM (full, diag, spherical, tied), k-means++, BIC/AIC
   hmm.py, hmm_fit.py  hidden Markov models: forward-backward, Viterbi, sampling, Baum-Welch
   ppca.py           probabilistic PCA, closed form and EM
+  bayes.py          generative classifiers (naive Bayes, LDA, QDA, GMM per class) and the
+                    discriminative logistic regression they are compared with
   boltzmann.py      Boltzmann machines (fully visible or with hidden units), exact by enumeration
   rbm.py            RBMs (Bernoulli / Gaussian visible units): CD-k, PCD, free energy, exact and
                     AIS log Z
 """
 
+from jaxgen.classical.bayes import BayesClassifier, fit_bayes_classifier, fit_logistic_regression
 from jaxgen.classical.boltzmann import BoltzmannMachine, fit_boltzmann
 from jaxgen.classical.gmm import GMM, aic, bic, fit_gmm
 from jaxgen.classical.hmm import HMM, delay_embed
@@ -48,6 +51,7 @@ __all__ = [
     "KDE",
     "PPCA",
     "RBM",
+    "BayesClassifier",
     "Bernoulli",
     "BoltzmannMachine",
     "Categorical",
@@ -59,6 +63,7 @@ __all__ = [
     "bic",
     "delay_embed",
     "exact_log_partition",
+    "fit_bayes_classifier",
     "fit_bernoulli",
     "fit_boltzmann",
     "fit_categorical",
@@ -68,6 +73,7 @@ __all__ = [
     "fit_hmm",
     "fit_kde",
     "fit_knn_density",
+    "fit_logistic_regression",
     "fit_ppca",
     "fit_ppca_em",
     "fit_rbm",
