@@ -1,5 +1,6 @@
 """Test helpers: paths to the real datasets (integration tests only) and the repo root."""
 
+import importlib
 import os
 import pathlib
 
@@ -22,3 +23,21 @@ def shared_tfds_dir(tmp_path_factory) -> pathlib.Path:
     """One TFDS directory for every integration test of a session: MNIST and
     Fashion-MNIST are prepared from the idx files once, by the first test that loads them."""
     return tmp_path_factory.mktemp("tfds")
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """smoke_run(module, variant) -> (workdir, final metrics) of `experiments/configs/MODULE.py:VARIANT`,
+    trained once per session: the tests that read a trained smoke run share it (read-only)."""
+    cache = {}
+
+    def get(module: str, variant: str):
+        if (module, variant) not in cache:
+            from jaxgen.train.loop import train_and_evaluate
+
+            config = importlib.import_module(f"experiments.configs.{module}").get_config(variant)
+            workdir = tmp_path_factory.mktemp(f"{module}_{variant}")
+            cache[(module, variant)] = (workdir, train_and_evaluate(config, str(workdir)))
+        return cache[(module, variant)]
+
+    return get

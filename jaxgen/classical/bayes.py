@@ -56,7 +56,7 @@ def fit_bayes_classifier(x: Array, y: Array, num_classes: int, model: str = "gau
       model: one of GENERATIVE.
       var_smoothing: gaussian_nb adds var_smoothing * (largest feature variance) to every
         variance (as scikit-learn's GaussianNB).
-      reg: added to the diagonal of lda / qda covariances.
+      reg: added to the diagonal of lda / qda / gmm covariances.
       alpha: bernoulli_nb pseudocount (1 = Laplace smoothing).
       num_components, key: the per-class GMMs.
     """
@@ -83,7 +83,7 @@ def fit_bayes_classifier(x: Array, y: Array, num_classes: int, model: str = "gau
         models = [fit_bernoulli(g, pseudocount=alpha) for g in groups]
     else:
         key = jax.random.key(0) if key is None else key
-        models = [fit_gmm(jax.random.fold_in(key, c), g, num_components, "full", n_init=2)[0]
+        models = [fit_gmm(jax.random.fold_in(key, c), g, num_components, "full", n_init=2, reg_covar=reg)[0]
                   for c, g in enumerate(groups)]
     return BayesClassifier(log_prior, _stack(models))
 

@@ -10,8 +10,6 @@ import pytest
 
 from experiments import evaluate as evaluate_cli
 from experiments import overrides
-from experiments.configs import classifier as classifier_configs
-from experiments.configs import dcgan as dcgan_configs
 from experiments.configs import vae as vae_configs
 from jaxgen.eval import evaluate, features, suite
 from jaxgen.eval.options import default_options
@@ -19,15 +17,11 @@ from jaxgen.train.loop import train_and_evaluate
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """A feature classifier, a VAE and a DCGAN, each trained a few steps on digits."""
-    root = tmp_path_factory.mktemp("runs")
-    out = {}
-    for name, config in (("features", classifier_configs.get_config("smoke")), ("vae", vae_configs.get_config("smoke")),
-                         ("dcgan", dcgan_configs.get_config("smoke"))):
-        train_and_evaluate(config, str(root / name))
-        out[name] = str(root / name)
-    return out
+def runs(smoke_run):
+    """A feature classifier, a VAE and a DCGAN, each trained a few steps on digits (the
+    session's shared smoke runs)."""
+    return {name: str(smoke_run(module, "smoke")[0])
+            for name, module in (("features", "classifier"), ("vae", "vae"), ("dcgan", "dcgan"))}
 
 
 def _json(path):
@@ -157,22 +151,18 @@ def test_cas_separates_true_from_shuffled_labels():
     assert bad["cas"] < 0.3 and bad["cas_real_ceiling"] > 0.85, bad
 
 
-def test_evaluate_toy_modes_and_conditional_cas(runs, tmp_path):
-    from experiments.configs import cgan as cgan_configs
-    from experiments.configs import gan as gan_configs
-
-    train_and_evaluate(gan_configs.get_config("smoke"), str(tmp_path / "toy"))
+def test_evaluate_toy_modes_and_conditional_cas(runs, smoke_run, tmp_path):
+    toy_dir = str(smoke_run("gan", "smoke_nonsaturating")[0])
     toy = evaluate.evaluate(_options("", metrics=("modes",), num_samples=500), str(tmp_path / "toy_eval"),
-                            workdir=str(tmp_path / "toy"), progress=False)["metrics"]
+                            workdir=toy_dir, progress=False)["metrics"]
     assert 0 <= toy["modes_covered"] <= 8 and 0 <= toy["high_quality_fraction"] <= 1
     real = evaluate.evaluate(_options("", metrics=("modes",), num_samples=500), str(tmp_path / "toy_real"),
                              real_data="ring8", progress=False)["metrics"]
     assert real["modes_covered"] == 8 and abs(real["high_quality_fraction"] - 0.989) < 0.02  # 1 - exp(-9/2) in 2-D
-    train_and_evaluate(cgan_configs.get_config("smoke"), str(tmp_path / "cgan"))
     out = evaluate.evaluate(_options("", metrics=("cas",), num_samples=200, cas_epochs=2), str(tmp_path / "cas"),
-                            workdir=str(tmp_path / "cgan"), progress=False)["metrics"]
+                            workdir=str(smoke_run("cgan", "smoke")[0]), progress=False)["metrics"]
     assert 0 <= out["cas"] <= 1 and 0 <= out["cas_real_ceiling"] <= 1
     with pytest.raises(ValueError, match="conditional"):
         evaluate.evaluate(_options("", metrics=("cas",)), str(tmp_path / "x"), workdir=runs["dcgan"])
     with pytest.raises(ValueError, match="need image data"):
-        evaluate.evaluate(_options("", metrics=("cas",)), str(tmp_path / "x"), workdir=str(tmp_path / "toy"))
+        evaluate.evaluate(_options("", metrics=("cas",)), str(tmp_path / "x"), workdir=toy_dir)

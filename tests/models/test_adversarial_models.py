@@ -100,16 +100,14 @@ SMOKE += [("dcgan", "smoke"), ("cgan", "smoke"), ("aae", "smoke"), ("pix2pix", "
 
 
 @pytest.mark.parametrize("module,variant", SMOKE)
-def test_smoke_config_trains_and_evaluates(tmp_path, module, variant):
-    from jaxgen.train.loop import train_and_evaluate
-
+def test_smoke_config_trains_and_evaluates(smoke_run, module, variant):
     config = importlib.import_module(f"experiments.configs.{module}").get_config(variant)
-    results = train_and_evaluate(config, str(tmp_path / "run"))
+    workdir, results = smoke_run(module, variant)
     assert results and all(np.isfinite(v) or k == "mode_kl" for k, v in results.items())
     if module in ("dcgan", "cgan"):
-        assert (tmp_path / "run" / "figures" / "nearest_neighbours.png").exists()
-        assert (tmp_path / "run" / "figures" / "interpolation.png").exists()
+        assert (workdir / "figures" / "nearest_neighbours.png").exists()
+        assert (workdir / "figures" / "interpolation.png").exists()
     if config.family == "aae":
-        assert (tmp_path / "run" / "figures" / "interpolation.png").exists()
+        assert (workdir / "figures" / "interpolation.png").exists()
     if config.family == "pix2pix":
-        assert (tmp_path / "run" / "figures" / "translations.png").exists()
+        assert (workdir / "figures" / "translations.png").exists()
