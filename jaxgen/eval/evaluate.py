@@ -86,7 +86,7 @@ def _likelihood(family, config, loaded, params, key, options, bar) -> dict[str, 
     runs = []
     for r in range(options.likelihood_repeats):
         runs.append(evaluate_family(fns, family.summarize, final, params, batcher, config.data.eval_batch_size, limit,
-                                    lambda b: b, jax.random.fold_in(key, r)))
+                                    lambda b: b, jax.random.fold_in(key, r), family.finish_eval))
         bar.update(1)
     result = {}
     for name in runs[0]:

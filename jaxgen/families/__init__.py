@@ -11,6 +11,7 @@ from jaxgen.families.base import Family, FamilyEntry
 from jaxgen.families.classifier import build_classifier, validate_classifier
 from jaxgen.families.gan import build_gan, validate_gan
 from jaxgen.families.pix2pix import build_pix2pix, validate_pix2pix
+from jaxgen.families.rbm import build_rbm, validate_rbm
 from jaxgen.families.vae import build_vae, validate_vae
 
 FAMILIES: dict[str, FamilyEntry] = {
@@ -19,6 +20,7 @@ FAMILIES: dict[str, FamilyEntry] = {
     "aae": FamilyEntry(build_aae, validate_aae),
     "pix2pix": FamilyEntry(build_pix2pix, validate_pix2pix),
     "classifier": FamilyEntry(build_classifier, validate_classifier),  # feature nets of the metrics (jaxgen/eval)
+    "rbm": FamilyEntry(build_rbm, validate_rbm),  # contrastive divergence; AIS log-likelihood (jaxgen/classical/rbm.py)
 }
 
 __all__ = ["FAMILIES", "Family", "FamilyEntry"]

@@ -26,6 +26,10 @@ class Family:
     batch_multiplier: int = 1
     # (params, key, loaded data, workdir) -> {name: path}: extra figures written after training.
     artifacts: Callable | None = None
+    # (params, key, reported metrics, final?) -> more metrics, once per evaluation after the
+    # per-example averages: quantities of the whole model, e.g. an RBM's AIS log Z and the test
+    # log-likelihood it turns the averaged free energies into.
+    finish_eval: Callable | None = None
 
 
 def adversarial_step(config, objective, d_steps: int = 1, weight_clip: float = 0.0) -> AdversarialStep:

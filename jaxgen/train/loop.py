@@ -50,7 +50,7 @@ def _evaluate(compiled_fns: dict, family, par, params, batcher, config, key, fin
     if final not in compiled_fns:
         compiled_fns[final] = {name: par.compile_eval(fn) for name, fn in family.eval_fns(final).items()}
     return evaluate_family(compiled_fns[final], family.summarize, final, params, batcher, config.data.eval_batch_size,
-                           config.eval.num_examples, par.put_eval_batch, key)
+                           config.eval.num_examples, par.put_eval_batch, key, family.finish_eval)
 
 
 def _write_samples(sample_fn, params, key, config, spec, writer, workdir, step, test_x) -> str | None:

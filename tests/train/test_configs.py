@@ -13,7 +13,7 @@ from jaxgen.families import FAMILIES
 from jaxgen.train import config_checks
 from tests.train.helpers import launch_args, run
 
-CONFIG_MODULES = ["vae", "gan", "dcgan", "cgan", "aae", "pix2pix", "classifier"]
+CONFIG_MODULES = ["vae", "gan", "dcgan", "cgan", "aae", "pix2pix", "classifier", "rbm"]
 
 
 def all_variants():

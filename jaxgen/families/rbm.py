@@ -1,0 +1,112 @@
+"""The RBM family in the one loop: a contrastive-divergence step, AIS log-likelihood evaluation.
+
+The CD-k update is a `GradientStep` on the surrogate loss mean F(v_data) - mean F(v_model)
+with v_model = stop_gradient(k Gibbs sweeps from the data): its gradient is exactly the CD
+estimate -(<v h>_data - <v h>_model), so any optax optimizer, schedule, EMA, checkpointing
+and data parallelism apply unchanged. Each example's chain has its own key folded from its
+index, so results do not depend on the device layout. Evaluation averages -F(v) over the test
+set, then `finish_eval` estimates log Z by AIS (Salakhutdinov & Murray 2008) and reports the
+test log-likelihood -F - log Z with the AIS standard error.
+"""
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+from jaxgen import rng as rng_lib
+from jaxgen.classical.rbm import RBM, VISIBLE, ais_log_partition, base_rate_rbm
+from jaxgen.data.pipeline import DataSpec
+from jaxgen.families.base import Family
+from jaxgen.sampling.ais import beta_schedule
+from jaxgen.train.optim import make_optimizer
+from jaxgen.train.steps import GradientStep
+
+
+def _rbm(params, visible):
+    return RBM(params["w"], params["a"], params["b"], visible)
+
+
+def _flat(x):
+    return x.reshape(x.shape[0], -1)
+
+
+def make_loss_fn(visible: str, k: int, weight_decay: float):
+    def loss_fn(params, batch, key):
+        rbm = _rbm(params, visible)
+        v = _flat(batch["x"])
+
+        def chain(kk, v0):  # k Gibbs sweeps of one example
+            return jax.lax.fori_loop(0, k, lambda i, x: rbm.gibbs_step(jax.random.fold_in(kk, i), x), v0)
+
+        v_model = jax.lax.stop_gradient(jax.vmap(chain)(rng_lib.example_keys(key, batch["index"]), v))
+        f_data, f_model = rbm.free_energy(v), rbm.free_energy(v_model)
+        loss = jnp.mean(f_data) - jnp.mean(f_model) + 0.5 * weight_decay * jnp.sum(params["w"] ** 2)
+        return loss, {"loss": loss, "free_energy": jnp.mean(f_data), "recon_error": jnp.mean(_recon_error(rbm, v))}
+
+    return loss_fn
+
+
+def _recon_error(rbm: RBM, v):
+    """[B] squared error of the mean-field reconstruction E[v | E[h | v]]."""
+    mean = rbm.visible_mean(jax.nn.sigmoid(rbm.hidden_logits(v)))
+    mean = jax.nn.sigmoid(mean) if rbm.visible == "bernoulli" else mean
+    return jnp.sum((v - mean) ** 2, -1)
+
+
+def build_rbm(config, spec: DataSpec) -> Family:
+    m = config.model
+    visible = m.visible
+    num_dims = math.prod(spec.shape)
+    step = GradientStep(make_loss_fn(visible, m.cd_k, m.weight_decay),
+                        make_optimizer(config.optim, config.train.num_steps), config.train.ema_decay)
+
+    def init_params(key, batch):
+        v = _flat(batch["x"])
+        w = m.init_scale * jax.random.normal(key, (num_dims, m.num_hidden))
+        base = base_rate_rbm(v, m.num_hidden).a if visible == "bernoulli" else jnp.zeros(num_dims)
+        a = jnp.mean(v, 0) if visible == "gaussian" else base
+        # base_a: the AIS base-rate model (smoothed marginals of the first batch); the loss
+        # does not depend on it, so its gradient is 0 and every optimizer leaves it in place
+        return {"w": w, "a": a, "b": jnp.zeros(m.num_hidden), "base_a": base}
+
+    def eval_fn(params, batch, key):
+        rbm = _rbm(params, visible)
+        v = _flat(batch["x"])
+        return {"neg_free_energy": -rbm.free_energy(v), "recon_error": _recon_error(rbm, v)}
+
+    def summarize(avg, final):
+        return {"test_neg_free_energy": avg["neg_free_energy"], "test_recon_error": avg["recon_error"]}
+
+    def finish_eval(params, key, metrics, final):
+        if visible != "bernoulli" or (not final and m.ais_betas_periodic == 0):
+            return {}
+        betas = beta_schedule(m.ais_betas if final else m.ais_betas_periodic, m.ais_schedule)
+        rbm = _rbm(params, visible)
+        res = jax.jit(lambda k: ais_log_partition(rbm, k, betas, m.ais_chains, params["base_a"]))(key)
+        log_z, se = float(res.log_z), float(res.stderr)
+        ll = metrics["test_neg_free_energy"] - log_z
+        return {"log_z": log_z, "log_z_se": se, "test_log_likelihood": ll,
+                "test_bpd": -ll / (num_dims * math.log(2.0))}
+
+    def sample(params, key, n):
+        rbm = _rbm(params, visible)
+        return rbm.sample(key, n, m.sample_steps).reshape((n,) + tuple(spec.shape))
+
+    return Family(init_params=init_params, step=step, eval_fns=lambda final: {"test": eval_fn},
+                  summarize=summarize, sample=sample, finish_eval=finish_eval)
+
+
+def validate_rbm(config, shape: tuple[int, ...] | None, errors: list[str]) -> None:
+    m = config.model
+    if m.visible not in VISIBLE:
+        errors.append(f"config.model.visible={m.visible!r}: expected one of {VISIBLE}")
+    if m.visible == "bernoulli" and not config.data.binarize:
+        errors.append("config.data.binarize=False: Bernoulli visible units need binary data (set data.binarize=True)")
+    for name in ("num_hidden", "cd_k", "ais_betas", "ais_chains", "sample_steps"):
+        if m[name] < (2 if name == "ais_betas" else 1):
+            errors.append(f"config.model.{name}={m[name]}: must be positive (ais_betas >= 2)")
+    if m.ais_betas_periodic < 0 or m.ais_betas_periodic == 1:
+        errors.append(f"config.model.ais_betas_periodic={m.ais_betas_periodic}: 0 (off) or >= 2")
+    if m.ais_schedule not in ("linear", "sigmoid", "salakhutdinov_murray"):
+        errors.append(f"config.model.ais_schedule={m.ais_schedule!r}: expected linear, sigmoid or salakhutdinov_murray")
