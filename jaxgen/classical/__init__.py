@@ -14,12 +14,15 @@ methods of the same names).
   bayes.py          generative classifiers (naive Bayes, LDA, QDA, GMM per class) and the
                     discriminative logistic regression they are compared with
   boltzmann.py      Boltzmann machines (fully visible or with hidden units), exact by enumeration
+  dbn.py            deep belief networks: greedy RBM stacks, top-level Gibbs + down pass,
+                    the two-layer variational bound
   rbm.py            RBMs (Bernoulli / Gaussian visible units): CD-k, PCD, free energy, exact and
                     AIS log Z
 """
 
 from jaxgen.classical.bayes import BayesClassifier, fit_bayes_classifier, fit_logistic_regression
 from jaxgen.classical.boltzmann import BoltzmannMachine, fit_boltzmann
+from jaxgen.classical.dbn import DBN, fit_dbn
 from jaxgen.classical.gmm import GMM, aic, bic, fit_gmm
 from jaxgen.classical.hmm import HMM, delay_embed
 from jaxgen.classical.hmm_fit import fit_hmm
@@ -46,6 +49,7 @@ def posterior(params, x, *args):
 
 
 __all__ = [
+    "DBN",
     "GMM",
     "HMM",
     "KDE",
@@ -67,6 +71,7 @@ __all__ = [
     "fit_bernoulli",
     "fit_boltzmann",
     "fit_categorical",
+    "fit_dbn",
     "fit_gaussian",
     "fit_gmm",
     "fit_histogram",
