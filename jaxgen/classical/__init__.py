@@ -14,6 +14,8 @@ methods of the same names).
   bayes.py          generative classifiers (naive Bayes, LDA, QDA, GMM per class) and the
                     discriminative logistic regression they are compared with
   boltzmann.py      Boltzmann machines (fully visible or with hidden units), exact by enumeration
+  dbm.py            two-layer deep Boltzmann machines: mean-field posterior, PCD, exact log Z
+                    for small middle layers
   dbn.py            deep belief networks: greedy RBM stacks, top-level Gibbs + down pass,
                     the two-layer variational bound
   rbm.py            RBMs (Bernoulli / Gaussian visible units): CD-k, PCD, free energy, exact and
@@ -22,6 +24,7 @@ methods of the same names).
 
 from jaxgen.classical.bayes import BayesClassifier, fit_bayes_classifier, fit_logistic_regression
 from jaxgen.classical.boltzmann import BoltzmannMachine, fit_boltzmann
+from jaxgen.classical.dbm import DBM, fit_dbm
 from jaxgen.classical.dbn import DBN, fit_dbn
 from jaxgen.classical.gmm import GMM, aic, bic, fit_gmm
 from jaxgen.classical.hmm import HMM, delay_embed
@@ -49,6 +52,7 @@ def posterior(params, x, *args):
 
 
 __all__ = [
+    "DBM",
     "DBN",
     "GMM",
     "HMM",
@@ -71,6 +75,7 @@ __all__ = [
     "fit_bernoulli",
     "fit_boltzmann",
     "fit_categorical",
+    "fit_dbm",
     "fit_dbn",
     "fit_gaussian",
     "fit_gmm",

@@ -16,6 +16,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import optax
 from flax import struct
 
 from jaxgen.classical.boltzmann import all_states
@@ -175,7 +176,6 @@ def fit_rbm(key: Array, v_data: Array, num_hidden: int, num_epochs: int = 10, ba
     momentum and L2 weight decay on W; one jitted `lax.scan` per epoch over shuffled
     minibatches. `callback(epoch, rbm, mean squared reconstruction error)` after each epoch
     (progress, logging). The family `rbm` runs the same update inside the training loop."""
-    import optax
 
     v_data = jnp.asarray(v_data, jnp.float32)
     n = v_data.shape[0]

@@ -1,0 +1,73 @@
+"""Two-layer DBM against brute-force enumeration of every (v, h1, h2)."""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+
+from jaxgen.classical.dbm import DBM, exact_log_partition, exact_log_prob, fit_dbm
+
+
+def _states(n):
+    return np.array(list(itertools.product([0, 1], repeat=n)), np.float64)
+
+
+def _dbm(v, h1, h2, seed, scale=1.0):
+    r = np.random.default_rng(seed)
+    f = lambda *s: jnp.asarray(r.normal(0, scale, s), jnp.float32)
+    return DBM(f(v, h1), f(h1, h2), f(v) * 0.5, f(h1) * 0.5, f(h2) * 0.5)
+
+
+DBM3 = _dbm(4, 3, 2, 0)
+
+
+def _brute_log_p():
+    w1, w2, a, b1, b2 = (np.asarray(t, np.float64) for t in (DBM3.w1, DBM3.w2, DBM3.a, DBM3.b1, DBM3.b2))
+    v, h1, h2 = _states(4), _states(3), _states(2)
+    neg_e = (v @ a)[:, None, None] + (h1 @ b1)[None, :, None] + (h2 @ b2)[None, None, :] \
+        + np.einsum("vi,ij,hj->vh", v, w1, h1)[:, :, None] + np.einsum("hi,ij,gj->hg", h1, w2, h2)[None]
+    log_z = logsumexp(neg_e)
+    return v, logsumexp(neg_e.reshape(16, -1), 1) - log_z, log_z
+
+
+def test_partition_and_marginals_match_enumeration():
+    v, log_p, log_z = _brute_log_p()
+    np.testing.assert_allclose(exact_log_partition(DBM3), log_z, rtol=1e-5)
+    np.testing.assert_allclose(exact_log_prob(DBM3, jnp.asarray(v, jnp.float32)), log_p, rtol=1e-5, atol=1e-5)
+
+
+def test_gibbs_samples_follow_the_exact_marginal():
+    _, log_p, _ = _brute_log_p()
+    k0, k1 = jax.random.split(jax.random.key(0))
+    state = (jax.random.bernoulli(k0, 0.5, (20_000, 4)).astype(jnp.float32), jnp.zeros((20_000, 2)))
+    (v, _), _ = jax.lax.scan(lambda s, k: (DBM3.gibbs_step(k, s), None), state, jax.random.split(k1, 60))
+    codes = (np.asarray(v).astype(int) * (2 ** np.arange(4)[::-1])).sum(1)
+    np.testing.assert_allclose(np.bincount(codes, minlength=16) / 20_000, np.exp(log_p), atol=0.015)
+
+
+def test_mean_field_is_a_fixed_point_and_its_bound_is_below_log_p():
+    v, log_p, log_z = _brute_log_p()
+    vj = jnp.asarray(v, jnp.float32)
+    mu1, mu2 = DBM3.mean_field(vj, 100)
+    np.testing.assert_allclose(mu1, jax.nn.sigmoid(DBM3.h1_logits(vj, mu2)), atol=1e-5)
+    np.testing.assert_allclose(mu2, jax.nn.sigmoid(mu1 @ DBM3.w2 + DBM3.b2), atol=1e-5)
+    bound = np.asarray(DBM3.elbo(vj, log_z, 100))
+    assert np.all(bound <= log_p + 1e-4) and np.all(bound > log_p - 3.0), bound - log_p
+
+
+def test_pcd_training_raises_the_exact_likelihood():
+    r = np.random.default_rng(4)
+    protos = r.integers(0, 2, (3, 10))
+    data = jnp.asarray(np.abs(protos[r.integers(0, 3, 1000)] - (r.random((1000, 10)) < 0.05)), jnp.float32)
+    lls = []
+    dbm = fit_dbm(jax.random.key(0), data, 6, 4, num_epochs=10, batch_size=50, learning_rate=0.1,
+                  callback=lambda e, m: lls.append(float(jnp.mean(exact_log_prob(m, data)))))
+    p = jnp.clip(jnp.mean(data, 0), 1e-3, 1 - 1e-3)
+    independent = float(jnp.mean(jnp.sum(data * jnp.log(p) + (1 - data) * jnp.log1p(-p), 1)))
+    final = float(jnp.mean(exact_log_prob(dbm, data)))
+    assert final > independent + 0.8 and final > lls[0] + 0.8, (final, independent, lls)
+    with pytest.raises(ValueError, match="hidden layer"):
+        fit_dbm(jax.random.key(0), data, 0, 4)
