@@ -1,7 +1,7 @@
 """A two-layer deep belief network on binarised MNIST: greedy CD training, samples, and the
 variational lower bound on the test log-likelihood with the top RBM's log Z from AIS.
 
-  python -m experiments.benchmarks.dbn_mnist --workdir runs/dbn_mnist [--hidden 500,500 --epochs 10 --k 1]
+  python -m experiments.benchmarks.dbn_mnist --workdir runs/dbn_mnist [--hidden 500,500 --epochs 10 --k 5]
 
 A documented sibling of the training loop (greedy layer-wise fitting is a sequence of RBM fits,
 `jaxgen.classical.dbn.fit_dbn`). The training images are binarised once (seed 0), the test
@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--workdir", default="runs/dbn_mnist")
     parser.add_argument("--hidden", default="500,500")
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--k", type=int, default=1)
+    parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--persistent", action="store_true")
     parser.add_argument("--ais_betas", type=int, default=14_500)
     parser.add_argument("--gibbs_steps", type=int, default=1_000)
