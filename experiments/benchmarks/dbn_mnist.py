@@ -26,6 +26,18 @@ from jaxgen.eval import images
 from jaxgen.sampling.ais import beta_schedule
 
 
+def binarized_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """[60000, 784] and [10000, 784] float32 {0, 1}: each pixel on with its intensity as
+    probability, drawn once (seeds 0 and 1)."""
+    c = get_base_config()
+    c.data.name = "mnist"
+    loaded = data_lib.load(c.data)
+    x = to_model_input(loaded.train["x"], loaded.scale).reshape(len(loaded.train["x"]), -1)
+    xt = to_model_input(loaded.test["x"], loaded.scale).reshape(len(loaded.test["x"]), -1)
+    return ((np.random.default_rng(0).random(x.shape) < x).astype(np.float32),
+            (np.random.default_rng(1).random(xt.shape) < xt).astype(np.float32))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", default="runs/dbn_mnist")
@@ -40,13 +52,7 @@ def main() -> None:
     if len(hidden) != 2:
         raise SystemExit(f"--hidden must give two layer widths (the lower bound is for two-layer DBNs), got {hidden}")
     os.makedirs(args.workdir, exist_ok=True)
-    c = get_base_config()
-    c.data.name = "mnist"
-    loaded = data_lib.load(c.data)
-    x = to_model_input(loaded.train["x"], loaded.scale).reshape(len(loaded.train["x"]), -1)
-    xt = to_model_input(loaded.test["x"], loaded.scale).reshape(len(loaded.test["x"]), -1)
-    train = (np.random.default_rng(0).random(x.shape) < x).astype(np.float32)
-    test = (np.random.default_rng(1).random(xt.shape) < xt).astype(np.float32)
+    train, test = binarized_mnist()
     t0 = time.perf_counter()
     with open(os.path.join(args.workdir, "progress.jsonl"), "w") as log:
         def progress(layer, epoch, rbm, err):

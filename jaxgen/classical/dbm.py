@@ -6,7 +6,15 @@ follows the log-likelihood gradient with a mean-field posterior for the data ter
 (q(h1, h2 | v) factorial, fixed-point updates) and persistent Gibbs chains for the model term
 (PCD). Given h1, the layers v and h2 are independent: Gibbs alternates h1 | (v, h2) with
 (v, h2) | h1, and log Z sums out v and h2 in closed form for every h1 (exact for small H1).
+
+`pretrain_dbm` gives PCD a starting point the way Salakhutdinov & Hinton do: two RBMs trained
+greedily, the bottom one with its visible layer doubled (p(h1 | v) = sigmoid(2 v W1 + b1), since
+in the DBM h1 also hears from h2) and the top one with its hidden layer doubled
+(p(h1 | h2) = sigmoid(2 W2 h2 + b1), since h1 also hears from v); composed, they are a DBM
+whose h1 receives v W1 + W2 h2 without counting either input twice.
 """
+
+import math
 
 import jax
 import jax.numpy as jnp
@@ -14,6 +22,8 @@ import optax
 from flax import struct
 
 from jaxgen.classical.boltzmann import all_states
+from jaxgen.classical.rbm import RBM, fit_rbm, init_rbm
+from jaxgen.sampling.ais import AISResult, ais
 
 Array = jax.Array
 
@@ -74,6 +84,44 @@ class DBM:
         return jax.nn.sigmoid(self.a + h1 @ self.w1.T)
 
 
+@struct.dataclass
+class DoubledRBM(RBM):
+    """A Bernoulli RBM whose bottom-up input counts `up` times and top-down input `down`
+    times (tied copies of the weights): the pretraining modules of a DBM. Its CD gradient
+    has the RBM's form, so `fit_rbm(init=DoubledRBM(...))` trains it."""
+
+    up: float = struct.field(pytree_node=False, default=1.0)
+    down: float = struct.field(pytree_node=False, default=1.0)
+
+    def hidden_logits(self, v: Array, beta: Array | float = 1.0) -> Array:
+        return beta * (self.up * (v @ self.w) + self.b)
+
+    def visible_mean(self, h: Array, beta: Array | float = 1.0) -> Array:
+        return beta * (self.a + self.down * (h @ self.w.T))
+
+
+def pretrain_dbm(key: Array, v_data: Array, h1: int, h2: int, callback=None, **rbm_kwargs) -> DBM:
+    """Greedy pretraining (Salakhutdinov & Hinton 2009, section 3.1): a bottom RBM with doubled
+    visible input, then a top RBM with doubled hidden input on the bottom one's p(h1 | v);
+    `rbm_kwargs` go to `fit_rbm` (num_epochs, k, learning_rate, ...). h1's biases are the mean
+    of the two modules' (each had learned them for a doubled input). `callback(layer, epoch,
+    rbm, reconstruction error)` reports progress."""
+    if min(h1, h2) < 1:
+        raise ValueError(f"hidden layer sizes must be positive, got h1={h1}, h2={h2}")
+    v_data = jnp.asarray(v_data, jnp.float32)
+    kb, kt = jax.random.split(key)
+
+    def fit(layer, k, x, num_hidden, up, down):
+        start = init_rbm(jax.random.fold_in(k, 0), x, num_hidden)
+        module = DoubledRBM(start.w, start.a, start.b, up=up, down=down)
+        cb = None if callback is None else (lambda e, r, err: callback(layer, e, r, err))
+        return fit_rbm(jax.random.fold_in(k, 1), x, num_hidden, callback=cb, init=module, **rbm_kwargs)
+
+    bottom = fit(0, kb, v_data, h1, 2.0, 1.0)
+    top = fit(1, kt, jax.nn.sigmoid(bottom.hidden_logits(v_data)), h2, 1.0, 2.0)
+    return DBM(bottom.w, top.w, bottom.a, 0.5 * (bottom.b + top.a), top.b)
+
+
 def exact_log_partition(dbm: DBM) -> Array:
     """log Z by enumerating the 2^H1 middle-layer states (H1 <= 20)."""
     h1 = all_states(dbm.b1.shape[0])
@@ -88,6 +136,39 @@ def exact_log_prob(dbm: DBM, v: Array) -> Array:
     per = (v @ dbm.a)[:, None] + (h1 @ dbm.b1)[None] + v @ dbm.w1 @ h1.T + jnp.sum(
         jax.nn.softplus(dbm.b2 + h1 @ dbm.w2), -1)[None]
     return jax.scipy.special.logsumexp(per, axis=1) - exact_log_partition(dbm)
+
+
+def ais_log_partition(dbm: DBM, key: Array, betas, num_chains: int = 100, base_a: Array | None = None) -> AISResult:
+    """AIS estimate of log Z (Salakhutdinov & Hinton 2009) on the middle layer alone: given h1,
+    v and h2 sum out in closed form, so the annealed state is h1 and
+
+      log f_beta(h1) = beta h1.b1 + sum softplus((1 - beta) a_0 + beta (a + W1 h1))
+                       + sum softplus(beta (b2 + W2^T h1)),
+
+    from a base that is a product of Bernoullis on v (logits `base_a`, default 0) with h1, h2
+    uniform, to the DBM at beta 1. Each transition samples (v, h2) | h1 then h1 | (v, h2) at
+    inverse temperature beta, which leaves f_beta's h1-marginal invariant."""
+    a0 = jnp.zeros_like(dbm.a) if base_a is None else base_a
+    n1, n2 = dbm.b1.shape[0], dbm.b2.shape[0]
+    log_z0 = jnp.sum(jax.nn.softplus(a0)) + (n1 + n2) * math.log(2.0)
+
+    def v_logits(h1, beta):
+        return (1.0 - beta) * a0 + beta * (dbm.a + h1 @ dbm.w1.T)
+
+    def log_f(h1, beta):
+        return (beta * h1 @ dbm.b1 + jnp.sum(jax.nn.softplus(v_logits(h1, beta)))
+                + jnp.sum(jax.nn.softplus(beta * (dbm.b2 + h1 @ dbm.w2))))
+
+    def transition(k, h1, beta):
+        kv, k2, k1 = jax.random.split(k, 3)
+        v = jax.random.bernoulli(kv, jax.nn.sigmoid(v_logits(h1, beta))).astype(h1.dtype)
+        h2 = jax.random.bernoulli(k2, jax.nn.sigmoid(beta * (dbm.b2 + h1 @ dbm.w2))).astype(h1.dtype)
+        return jax.random.bernoulli(k1, jax.nn.sigmoid(beta * dbm.h1_logits(v, h2))).astype(h1.dtype)
+
+    def sample_init(k, n):
+        return jax.random.bernoulli(k, 0.5, (n, n1)).astype(jnp.float32)
+
+    return ais(key, sample_init, log_f, transition, betas, num_chains, log_z0)
 
 
 def pcd_gradient(dbm: DBM, key: Array, v_data: Array, chains: tuple[Array, Array], mf_iters: int = 10,
@@ -107,10 +188,10 @@ def pcd_gradient(dbm: DBM, key: Array, v_data: Array, chains: tuple[Array, Array
 
 def fit_dbm(key: Array, v_data: Array, h1: int, h2: int, num_epochs: int = 10, batch_size: int = 100,
             learning_rate: float = 0.01, momentum: float = 0.5, weight_decay: float = 2e-4, mf_iters: int = 10,
-            num_chains: int = 100, callback=None) -> DBM:
-    """PCD training from small random weights (visible biases at the data marginals);
-    SGD with momentum, L2 on the weights, one jitted `lax.scan` per epoch.
-    `callback(epoch, dbm)` after each epoch."""
+            num_chains: int = 100, callback=None, init: DBM | None = None) -> DBM:
+    """PCD training from small random weights (visible biases at the data marginals), or from
+    `init` (e.g. `pretrain_dbm`); SGD with momentum, L2 on the weights, one jitted `lax.scan`
+    per epoch. `callback(epoch, dbm)` after each epoch."""
     v_data = jnp.asarray(v_data, jnp.float32)
     n, d = v_data.shape
     if not 1 <= batch_size <= n:
@@ -120,7 +201,9 @@ def fit_dbm(key: Array, v_data: Array, h1: int, h2: int, num_epochs: int = 10, b
     kw1, kw2, kc, k_run = jax.random.split(key, 4)
     p = jnp.clip(jnp.mean(v_data, 0), 0.01, 0.99)
     dbm = DBM(0.01 * jax.random.normal(kw1, (d, h1)), 0.01 * jax.random.normal(kw2, (h1, h2)),
-              jnp.log(p) - jnp.log1p(-p), jnp.zeros(h1), jnp.zeros(h2))
+              jnp.log(p) - jnp.log1p(-p), jnp.zeros(h1), jnp.zeros(h2)) if init is None else init
+    if dbm.w1.shape != (d, h1) or dbm.w2.shape != (h1, h2):
+        raise ValueError(f"init has weights {dbm.w1.shape} and {dbm.w2.shape}, expected {(d, h1)} and {(h1, h2)}")
     chains = (jax.random.bernoulli(kc, p, (num_chains, d)).astype(jnp.float32), jnp.zeros((num_chains, h2)))
     tx = optax.sgd(learning_rate, momentum=momentum)
     opt = tx.init(dbm)

@@ -171,11 +171,13 @@ def init_rbm(key: Array, v_data: Array, num_hidden: int, visible: str = "bernoul
 
 def fit_rbm(key: Array, v_data: Array, num_hidden: int, num_epochs: int = 10, batch_size: int = 100,
             learning_rate: float = 0.05, k: int = 1, persistent: bool = False, momentum: float = 0.5,
-            weight_decay: float = 2e-4, visible: str = "bernoulli", callback=None) -> RBM:
+            weight_decay: float = 2e-4, visible: str = "bernoulli", callback=None, init: RBM | None = None) -> RBM:
     """Train an RBM by CD-k (or PCD-k with one persistent chain per minibatch row) with SGD,
     momentum and L2 weight decay on W; one jitted `lax.scan` per epoch over shuffled
     minibatches. `callback(epoch, rbm, mean squared reconstruction error)` after each epoch
-    (progress, logging). The family `rbm` runs the same update inside the training loop."""
+    (progress, logging). `init` starts from given parameters instead of `init_rbm` (any
+    RBM-shaped pytree with its own conditionals, e.g. the doubled modules that pretrain a
+    DBM). The family `rbm` runs the same update inside the training loop."""
 
     v_data = jnp.asarray(v_data, jnp.float32)
     n = v_data.shape[0]
@@ -184,7 +186,9 @@ def fit_rbm(key: Array, v_data: Array, num_hidden: int, num_epochs: int = 10, ba
     if k < 1:
         raise ValueError(f"k (Gibbs steps) must be >= 1, got {k}")
     k_init, k_chain, k_run = jax.random.split(key, 3)
-    rbm = init_rbm(k_init, v_data, num_hidden, visible)
+    rbm = init_rbm(k_init, v_data, num_hidden, visible) if init is None else init
+    if rbm.w.shape != (v_data.shape[1], num_hidden):
+        raise ValueError(f"init weights have shape {rbm.w.shape}, expected {(v_data.shape[1], num_hidden)}")
     tx = optax.sgd(learning_rate, momentum=momentum)
     opt = tx.init(rbm)
     chains = v_data[jax.random.randint(k_chain, (batch_size,), 0, n)]

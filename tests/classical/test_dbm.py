@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from jaxgen.classical.dbm import DBM, exact_log_partition, exact_log_prob, fit_dbm
+from jaxgen.classical.dbm import (
+    DBM,
+    DoubledRBM,
+    ais_log_partition,
+    exact_log_partition,
+    exact_log_prob,
+    fit_dbm,
+    pretrain_dbm,
+)
+from jaxgen.classical.rbm import fit_rbm, init_rbm
+from jaxgen.sampling.ais import beta_schedule
 
 
 def _states(n):
@@ -58,15 +68,57 @@ def test_mean_field_is_a_fixed_point_and_its_bound_is_below_log_p():
     assert np.all(bound <= log_p + 1e-4) and np.all(bound > log_p - 3.0), bound - log_p
 
 
-def test_pcd_training_raises_the_exact_likelihood():
+def _prototype_data():  # 3 binary prototypes with 5% of the bits flipped
     r = np.random.default_rng(4)
     protos = r.integers(0, 2, (3, 10))
-    data = jnp.asarray(np.abs(protos[r.integers(0, 3, 1000)] - (r.random((1000, 10)) < 0.05)), jnp.float32)
+    return jnp.asarray(np.abs(protos[r.integers(0, 3, 1000)] - (r.random((1000, 10)) < 0.05)), jnp.float32)
+
+
+def _independent_log_lik(data):
+    p = jnp.clip(jnp.mean(data, 0), 1e-3, 1 - 1e-3)
+    return float(jnp.mean(jnp.sum(data * jnp.log(p) + (1 - data) * jnp.log1p(-p), 1)))
+
+
+def test_ais_log_partition_within_a_tenth_of_a_nat_of_enumeration():
+    dbm = _dbm(30, 10, 12, 7, scale=0.4)
+    exact = float(exact_log_partition(dbm))
+    res = ais_log_partition(dbm, jax.random.key(0), beta_schedule(2_000, "linear"), 200)
+    assert abs(float(res.log_z) - exact) < 0.1, (float(res.log_z), exact, float(res.stderr))
+    base = jnp.full((30,), -1.0)  # any base on v gives the same target
+    res = ais_log_partition(dbm, jax.random.key(1), beta_schedule(2_000, "linear"), 200, base)
+    assert abs(float(res.log_z) - exact) < 0.1, (float(res.log_z), exact)
+
+
+def test_doubled_module_with_single_weights_is_the_rbm():
+    data = _prototype_data()
+    start = init_rbm(jax.random.key(3), data, 5)
+    kw = {"num_epochs": 2, "batch_size": 50, "k": 2}
+    plain = fit_rbm(jax.random.key(0), data, 5, init=start, **kw)
+    single = fit_rbm(jax.random.key(0), data, 5, init=DoubledRBM(start.w, start.a, start.b, up=1.0, down=1.0), **kw)
+    np.testing.assert_allclose(single.w, plain.w, rtol=1e-5, atol=1e-6)
+    doubled = DoubledRBM(start.w, start.a, start.b, up=2.0, down=1.0)
+    np.testing.assert_allclose(doubled.hidden_logits(data[:4]), 2 * data[:4] @ start.w + start.b, rtol=1e-5)
+    with pytest.raises(ValueError, match="init weights"):
+        fit_rbm(jax.random.key(0), data, 6, init=start)
+
+
+def test_pretraining_gives_a_better_start_than_independent_pixels():
+    data = _prototype_data()
+    dbm = pretrain_dbm(jax.random.key(0), data, 6, 4, num_epochs=20, batch_size=50, learning_rate=0.1, k=3)
+    pretrained = float(jnp.mean(exact_log_prob(dbm, data)))
+    assert pretrained > _independent_log_lik(data) + 0.8, (pretrained, _independent_log_lik(data))
+    tuned = fit_dbm(jax.random.key(1), data, 6, 4, num_epochs=5, batch_size=50, learning_rate=0.02, init=dbm)
+    assert float(jnp.mean(exact_log_prob(tuned, data))) > pretrained - 0.3
+    with pytest.raises(ValueError, match="init has weights"):
+        fit_dbm(jax.random.key(1), data, 5, 4, init=dbm)
+
+
+def test_pcd_training_raises_the_exact_likelihood():
+    data = _prototype_data()
     lls = []
     dbm = fit_dbm(jax.random.key(0), data, 6, 4, num_epochs=10, batch_size=50, learning_rate=0.1,
                   callback=lambda e, m: lls.append(float(jnp.mean(exact_log_prob(m, data)))))
-    p = jnp.clip(jnp.mean(data, 0), 1e-3, 1 - 1e-3)
-    independent = float(jnp.mean(jnp.sum(data * jnp.log(p) + (1 - data) * jnp.log1p(-p), 1)))
+    independent = _independent_log_lik(data)
     final = float(jnp.mean(exact_log_prob(dbm, data)))
     assert final > independent + 0.8 and final > lls[0] + 0.8, (final, independent, lls)
     with pytest.raises(ValueError, match="hidden layer"):
