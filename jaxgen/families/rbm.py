@@ -58,6 +58,7 @@ def build_rbm(config, spec: DataSpec) -> Family:
     m = config.model
     visible = m.visible
     num_dims = math.prod(spec.shape)
+    num_test = spec.num_test if config.eval.num_examples <= 0 else min(spec.num_test, config.eval.num_examples)
     step = GradientStep(make_loss_fn(visible, m.cd_k, m.weight_decay),
                         make_optimizer(config.optim, config.train.num_steps), config.train.ema_decay)
 
@@ -73,10 +74,14 @@ def build_rbm(config, spec: DataSpec) -> Family:
     def eval_fn(params, batch, key):
         rbm = _rbm(params, visible)
         v = _flat(batch["x"])
-        return {"neg_free_energy": -rbm.free_energy(v), "recon_error": _recon_error(rbm, v)}
+        neg_f = -rbm.free_energy(v)
+        return {"neg_free_energy": neg_f, "neg_free_energy_sq": neg_f**2, "recon_error": _recon_error(rbm, v)}
 
     def summarize(avg, final):
-        return {"test_neg_free_energy": avg["neg_free_energy"], "test_recon_error": avg["recon_error"]}
+        # spread of -F(v) over test images (second moment accumulated in float64 by the evaluator)
+        sd = math.sqrt(max(avg["neg_free_energy_sq"] - avg["neg_free_energy"] ** 2, 0.0))
+        return {"test_neg_free_energy": avg["neg_free_energy"], "test_neg_free_energy_sd": sd,
+                "test_recon_error": avg["recon_error"]}
 
     def finish_eval(params, key, metrics, final):
         if visible != "bernoulli" or (not final and m.ais_betas_periodic == 0):
@@ -86,7 +91,11 @@ def build_rbm(config, spec: DataSpec) -> Family:
         res = jax.jit(lambda k: ais_log_partition(rbm, k, betas, m.ais_chains, params["base_a"]))(key)
         log_z, se = float(res.log_z), float(res.stderr)
         ll = metrics["test_neg_free_energy"] - log_z
+        # error bar of the test mean: AIS error of log Z and sampling error over the test
+        # images, independent, added in quadrature
+        images_se = metrics["test_neg_free_energy_sd"] / math.sqrt(num_test)
         return {"log_z": log_z, "log_z_se": se, "test_log_likelihood": ll,
+                "test_log_likelihood_se": math.sqrt(se**2 + images_se**2),
                 "test_bpd": -ll / (num_dims * math.log(2.0))}
 
     def sample(params, key, n):

@@ -45,6 +45,17 @@ def test_smoke_run_reports_ais_log_z_near_the_exact_value(tmp_path):
     assert abs(results["log_z"] - exact) < 0.1, (results["log_z"], exact)
     np.testing.assert_allclose(results["test_log_likelihood"], results["test_neg_free_energy"] - results["log_z"],
                                rtol=1e-6)
+    # the error bar: AIS s.e. and the test images' spread of -F(v), recomputed here by hand
+    from jaxgen import data as data_lib
+
+    loaded = data_lib.load(config.data)
+    batcher = data_lib.Batcher(loaded.train, loaded.test, 8, config.seed, loaded.scale, config.data.binarize)
+    batches = batcher.test_batches(7, config.eval.num_examples)
+    v = np.concatenate([np.asarray(b["x"])[b["mask"] > 0].reshape(int(b["mask"].sum()), -1) for b in batches])
+    neg_f = -np.asarray(RBM(jnp.asarray(p["w"]), jnp.asarray(p["a"]), jnp.asarray(p["b"])).free_energy(jnp.asarray(v)))
+    np.testing.assert_allclose(neg_f.mean(), results["test_neg_free_energy"], rtol=1e-5)
+    expected_se = np.sqrt(results["log_z_se"] ** 2 + neg_f.var() / len(neg_f))
+    np.testing.assert_allclose(results["test_log_likelihood_se"], expected_se, rtol=1e-3)
     assert (tmp_path / "samples" / "step_0000060.png").exists()
 
 
