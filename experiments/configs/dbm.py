@@ -28,6 +28,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         "pretrain_lr": 0.05,
         "epochs": 30,  # PCD epochs of the whole DBM
         "lr": 0.001,
+        "lr_schedule": "constant",  # or linear / cosine decay to 0 over the PCD updates
         "momentum": 0.9,
         "weight_decay": 2e-4,
         "mf_iters": 10,  # mean-field iterations per training batch

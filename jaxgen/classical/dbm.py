@@ -187,11 +187,13 @@ def pcd_gradient(dbm: DBM, key: Array, v_data: Array, chains: tuple[Array, Array
 
 
 def fit_dbm(key: Array, v_data: Array, h1: int, h2: int, num_epochs: int = 10, batch_size: int = 100,
-            learning_rate: float = 0.01, momentum: float = 0.5, weight_decay: float = 2e-4, mf_iters: int = 10,
-            num_chains: int = 100, callback=None, init: DBM | None = None) -> DBM:
+            learning_rate: float | optax.Schedule = 0.01, momentum: float = 0.5, weight_decay: float = 2e-4,
+            mf_iters: int = 10, num_chains: int = 100, callback=None, init: DBM | None = None) -> DBM:
     """PCD training from small random weights (visible biases at the data marginals), or from
     `init` (e.g. `pretrain_dbm`); SGD with momentum, L2 on the weights, one jitted `lax.scan`
-    per epoch. `callback(epoch, dbm)` after each epoch."""
+    per epoch. `learning_rate` is a number or an optax schedule of the update count (Salakhutdinov
+    & Hinton decay theirs towards zero: the persistent chains then settle while the weights
+    converge). `callback(epoch, dbm)` after each epoch."""
     v_data = jnp.asarray(v_data, jnp.float32)
     n, d = v_data.shape
     if not 1 <= batch_size <= n:

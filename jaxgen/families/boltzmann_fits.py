@@ -8,6 +8,7 @@ need binary data (config.data.binarize: drawn once per split, see jaxgen/train/f
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 
 from jaxgen.classical.dbm import ais_log_partition as dbm_ais_log_partition
@@ -16,8 +17,10 @@ from jaxgen.classical.dbn import fit_dbn
 from jaxgen.classical.rbm import ais_log_partition, base_rate_rbm
 from jaxgen.families.fit_base import FitData, FitResult
 from jaxgen.sampling.ais import beta_schedule
+from jaxgen.train.optim import make_schedule
 
-SCHEDULES = ("linear", "sigmoid", "salakhutdinov_murray")
+SCHEDULES = ("linear", "sigmoid", "salakhutdinov_murray")  # of the AIS temperatures
+LR_SCHEDULES = ("constant", "linear", "cosine")  # of the DBM's PCD learning rate, decaying to 0
 
 
 def _blocks(fn, x, num_blocks: int = 20) -> np.ndarray:
@@ -63,7 +66,9 @@ def fit_dbm_config(config, data: FitData, key, report) -> FitResult:
                        callback=lambda layer, e, r, err: report(layer * m.pretrain_epochs + e + 1,
                                                                 {"pretrain_layer": layer, "recon_error": err}))
     step0 = 2 * m.pretrain_epochs
-    dbm = fit_dbm(k_fit, data.x, h1, h2, num_epochs=m.epochs, batch_size=config.data.batch_size, learning_rate=m.lr,
+    steps = m.epochs * (data.x.shape[0] // config.data.batch_size)
+    lr = make_schedule(ml_collections.ConfigDict({"lr": m.lr, "schedule": m.lr_schedule, "warmup_steps": 0}), steps)
+    dbm = fit_dbm(k_fit, data.x, h1, h2, num_epochs=m.epochs, batch_size=config.data.batch_size, learning_rate=lr,
                   momentum=m.momentum, weight_decay=m.weight_decay, mf_iters=m.mf_iters, num_chains=m.num_chains,
                   init=dbm, callback=lambda e, d: report(step0 + e + 1, {"pcd_epoch": e}))
     base = base_rate_rbm(jnp.asarray(data.x), 1).a
@@ -102,5 +107,7 @@ def validate_dbm(config, shape, errors: list[str]) -> None:
     _validate_common(config, shape, errors, ("epochs", "pretrain_epochs", "mf_iters", "bound_mf_iters", "num_chains"))
     if len(config.model.hidden) != 2:
         errors.append(f"config.model.hidden={config.model.hidden}: a two-layer DBM takes two widths")
+    if config.model.lr_schedule not in LR_SCHEDULES:
+        errors.append(f"config.model.lr_schedule={config.model.lr_schedule!r}: expected one of {LR_SCHEDULES}")
     if config.model.pretrain_lr <= 0:
         errors.append(f"config.model.pretrain_lr={config.model.pretrain_lr}: must be positive")

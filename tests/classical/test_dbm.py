@@ -5,6 +5,7 @@ import itertools
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from scipy.special import logsumexp
 
@@ -111,6 +112,20 @@ def test_pretraining_gives_a_better_start_than_independent_pixels():
     assert float(jnp.mean(exact_log_prob(tuned, data))) > pretrained - 0.3
     with pytest.raises(ValueError, match="init has weights"):
         fit_dbm(jax.random.key(1), data, 5, 4, init=dbm)
+
+
+def test_pcd_learning_rate_may_be_a_schedule_of_the_update_count():
+    data, kw = _prototype_data(), {"num_epochs": 2, "batch_size": 50}
+    start = fit_dbm(jax.random.key(0), data, 6, 4, num_epochs=1, batch_size=50, learning_rate=0.05)
+    plain = fit_dbm(jax.random.key(1), data, 6, 4, learning_rate=0.05, init=start, **kw)
+    constant = fit_dbm(jax.random.key(1), data, 6, 4, learning_rate=optax.constant_schedule(0.05), init=start, **kw)
+    np.testing.assert_allclose(constant.w1, plain.w1, rtol=1e-6, atol=1e-7)
+    # decayed to 0 from the first update: no update moves the weights, whatever the momentum
+    frozen = fit_dbm(jax.random.key(1), data, 6, 4, learning_rate=optax.linear_schedule(0.0, 0.0, 1), init=start, **kw)
+    for got, want in zip(jax.tree.leaves(frozen), jax.tree.leaves(start)):
+        np.testing.assert_array_equal(got, want)
+    decayed = fit_dbm(jax.random.key(1), data, 6, 4, learning_rate=optax.linear_schedule(0.05, 0.0, 2), init=start, **kw)
+    assert 0 < float(jnp.abs(decayed.w1 - start.w1).max()) < float(jnp.abs(plain.w1 - start.w1).max())
 
 
 def test_pcd_training_raises_the_exact_likelihood():

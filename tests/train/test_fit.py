@@ -82,6 +82,7 @@ def test_binarised_fit_data_is_binary_and_fixed_by_the_seed():
         ("dbn", {"data.binarize": False}, "config.data.binarize=False"),
         ("dbm", {"model.hidden": (8,)}, "config.model.hidden=(8,)"),
         ("dbm", {"model.ais_schedule": "cosine"}, "config.model.ais_schedule='cosine'"),
+        ("dbm", {"model.lr_schedule": "sigmoid"}, "config.model.lr_schedule='sigmoid'"),
     ],
 )
 def test_bad_values_are_refused_before_writing(module, changes, message, tmp_path):
