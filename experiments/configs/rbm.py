@@ -5,8 +5,9 @@ Variants (`rbm.py:NAME`):
             AIS with 14,500 inverse temperatures and 100 chains at the end
             (the setting of Salakhutdinov & Murray 2008).
   mnist_cd25  the same with CD-25.
+  mnist_pcd   the same with PCD-1 (100 persistent chains; Tieleman 2008).
   digits    64 hidden units on binarised 8x8 digits (no download).
-  smoke     a few steps of a tiny RBM, for tests.
+  smoke     a few steps of a tiny RBM, for tests (smoke_pcd: the same with PCD).
 
 Run:
   python -m experiments.launch --config experiments/configs/rbm.py:mnist --workdir runs/rbm_mnist
@@ -24,7 +25,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.model = ml_collections.ConfigDict({
         "visible": "bernoulli",  # bernoulli or gaussian (unit variance: standardise the data)
         "num_hidden": 500,
-        "cd_k": 1,  # Gibbs sweeps of the negative phase
+        "cd_k": 1,  # Gibbs sweeps of the negative phase (per update)
+        "persistent": False,  # PCD: continue persistent chains instead of restarting at the data
+        "num_chains": 100,  # persistent chains (PCD only)
         "weight_decay": 2e-4,  # L2 on W
         "init_scale": 0.01,
         "ais_betas": 14_500,  # final evaluation
@@ -39,11 +42,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.optim.b1 = 0.9  # momentum
     c.train.ema_decay = 0.0
     c.eval.use_ema = False
-    if arg in ("mnist", "mnist_cd25"):
+    if arg in ("mnist", "mnist_cd25", "mnist_pcd"):
         c.data.name = "mnist"
         c.data.batch_size = 100
         c.data.eval_batch_size = 500
         c.model.cd_k = 25 if arg == "mnist_cd25" else 1
+        c.model.persistent = arg == "mnist_pcd"
         c.train.num_steps = 30_000  # 50 epochs
         c.train.log_every = 500
         c.optim.schedule = "linear"
@@ -62,8 +66,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         c.model.ais_betas = 5_000
         c.eval.num_samples = 64
         c.checkpoint.every_steps = 1_000
-    elif arg == "smoke":
+    elif arg in ("smoke", "smoke_pcd"):
         shrink_for_smoke(c, "digits", 32)
+        c.model.persistent = arg == "smoke_pcd"
+        c.model.num_chains = 16
         c.model.num_hidden = 8
         c.model.cd_k = 2
         c.model.ais_betas = 50
@@ -71,8 +77,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         c.model.ais_chains = 8
         c.model.sample_steps = 5
     else:
-        raise ValueError(f"unknown rbm config variant {arg!r}; expected mnist, mnist_cd25, digits, smoke")
+        raise ValueError(f"unknown rbm config variant {arg!r}; expected {VARIANTS}")
     return lock(c)
 
 
-VARIANTS = ("mnist", "mnist_cd25", "digits", "smoke")
+VARIANTS = ("mnist", "mnist_cd25", "mnist_pcd", "digits", "smoke", "smoke_pcd")

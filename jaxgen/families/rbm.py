@@ -4,7 +4,10 @@ The CD-k update is a `GradientStep` on the surrogate loss mean F(v_data) - mean 
 with v_model = stop_gradient(k Gibbs sweeps from the data): its gradient is exactly the CD
 estimate -(<v h>_data - <v h>_model), so any optax optimizer, schedule, EMA, checkpointing
 and data parallelism apply unchanged. Each example's chain has its own key folded from its
-index, so results do not depend on the device layout. Evaluation averages -F(v) over the test
+index, so results do not depend on the device layout. With `model.persistent` (PCD, Tieleman
+2008) the negative phase instead continues `model.num_chains` persistent chains by k sweeps
+per update: a `PersistentStep` whose carry (the chains) is checkpointed with the run; the
+chains start at the base-rate means and each gets its own key. Evaluation averages -F(v) over the test
 set, then `finish_eval` estimates log Z by AIS (Salakhutdinov & Murray 2008) and reports the
 test log-likelihood -F - log Z with the AIS standard error.
 """
@@ -20,7 +23,7 @@ from jaxgen.data.pipeline import DataSpec
 from jaxgen.families.base import Family
 from jaxgen.sampling.ais import beta_schedule
 from jaxgen.train.optim import make_optimizer
-from jaxgen.train.steps import GradientStep
+from jaxgen.train.steps import GradientStep, PersistentStep
 
 
 def _rbm(params, visible):
@@ -31,20 +34,46 @@ def _flat(x):
     return x.reshape(x.shape[0], -1)
 
 
+def _gibbs(rbm: RBM, k: int, keys, v0):
+    """k Gibbs sweeps of each row of v0, row i with keys[i]; no gradient flows through."""
+    def chain(kk, v):
+        return jax.lax.fori_loop(0, k, lambda i, x: rbm.gibbs_step(jax.random.fold_in(kk, i), x), v)
+
+    return jax.lax.stop_gradient(jax.vmap(chain)(keys, v0))
+
+
+def _cd_loss(params, rbm: RBM, v, v_model, weight_decay: float):
+    f_data, f_model = rbm.free_energy(v), rbm.free_energy(v_model)
+    loss = jnp.mean(f_data) - jnp.mean(f_model) + 0.5 * weight_decay * jnp.sum(params["w"] ** 2)
+    return loss, {"loss": loss, "free_energy": jnp.mean(f_data), "recon_error": jnp.mean(_recon_error(rbm, v))}
+
+
 def make_loss_fn(visible: str, k: int, weight_decay: float):
+    """CD-k: the negative chains start at the batch."""
     def loss_fn(params, batch, key):
-        rbm = _rbm(params, visible)
-        v = _flat(batch["x"])
-
-        def chain(kk, v0):  # k Gibbs sweeps of one example
-            return jax.lax.fori_loop(0, k, lambda i, x: rbm.gibbs_step(jax.random.fold_in(kk, i), x), v0)
-
-        v_model = jax.lax.stop_gradient(jax.vmap(chain)(rng_lib.example_keys(key, batch["index"]), v))
-        f_data, f_model = rbm.free_energy(v), rbm.free_energy(v_model)
-        loss = jnp.mean(f_data) - jnp.mean(f_model) + 0.5 * weight_decay * jnp.sum(params["w"] ** 2)
-        return loss, {"loss": loss, "free_energy": jnp.mean(f_data), "recon_error": jnp.mean(_recon_error(rbm, v))}
+        rbm, v = _rbm(params, visible), _flat(batch["x"])
+        return _cd_loss(params, rbm, v, _gibbs(rbm, k, rng_lib.example_keys(key, batch["index"]), v), weight_decay)
 
     return loss_fn
+
+
+def make_persistent_loss_fn(visible: str, k: int, weight_decay: float):
+    """PCD-k: the negative chains (the carry) continue from where the last update left them."""
+    def loss_fn(params, batch, key, chains):
+        rbm, v = _rbm(params, visible), _flat(batch["x"])
+        v_model = _gibbs(rbm, k, jax.random.split(key, chains.shape[0]), chains)
+        loss, metrics = _cd_loss(params, rbm, v, v_model, weight_decay)
+        return loss, (metrics, v_model)
+
+    return loss_fn
+
+
+def _initial_chains(visible: str, num_chains: int):
+    def init_carry(params):  # base-rate means (Bernoulli) or the visible biases (Gaussian)
+        start = jax.nn.sigmoid(params["base_a"]) if visible == "bernoulli" else params["a"]
+        return jnp.broadcast_to(start, (num_chains, start.shape[0]))
+
+    return init_carry
 
 
 def _recon_error(rbm: RBM, v):
@@ -59,8 +88,12 @@ def build_rbm(config, spec: DataSpec) -> Family:
     visible = m.visible
     num_dims = math.prod(spec.shape)
     num_test = spec.num_test if config.eval.num_examples <= 0 else min(spec.num_test, config.eval.num_examples)
-    step = GradientStep(make_loss_fn(visible, m.cd_k, m.weight_decay),
-                        make_optimizer(config.optim, config.train.num_steps), config.train.ema_decay)
+    tx = make_optimizer(config.optim, config.train.num_steps)
+    if m.persistent:
+        step = PersistentStep(make_persistent_loss_fn(visible, m.cd_k, m.weight_decay), tx,
+                              _initial_chains(visible, m.num_chains), config.train.ema_decay)
+    else:
+        step = GradientStep(make_loss_fn(visible, m.cd_k, m.weight_decay), tx, config.train.ema_decay)
 
     def init_params(key, batch):
         v = _flat(batch["x"])
@@ -112,7 +145,7 @@ def validate_rbm(config, shape: tuple[int, ...] | None, errors: list[str]) -> No
         errors.append(f"config.model.visible={m.visible!r}: expected one of {VISIBLE}")
     if m.visible == "bernoulli" and not config.data.binarize:
         errors.append("config.data.binarize=False: Bernoulli visible units need binary data (set data.binarize=True)")
-    for name in ("num_hidden", "cd_k", "ais_betas", "ais_chains", "sample_steps"):
+    for name in ("num_hidden", "cd_k", "num_chains", "ais_betas", "ais_chains", "sample_steps"):
         if m[name] < (2 if name == "ais_betas" else 1):
             errors.append(f"config.model.{name}={m[name]}: must be positive (ais_betas >= 2)")
     if m.ais_betas_periodic < 0 or m.ais_betas_periodic == 1:

@@ -68,15 +68,48 @@ class GradientStep:
         return self.tx.init(params)
 
     def __call__(self, state: TrainState, batch: dict, axis_name: str | None = None):
-        grad_fn = jax.grad(self.loss_fn, has_aux=True)
-        grads, metrics = grad_fn(state.params, batch, state.step_key())
-        grads, metrics = pmean((grads, metrics), axis_name)
-        grad_norm = optax.global_norm(grads)
-        updates, opt_state = self.tx.update(grads, state.opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
-        ema = state.ema_params
-        if ema is not None:
-            ema = ema_update(ema, params, ema_decay_at(state.step, self.ema_decay))
-        metrics = dict(metrics, grad_norm=grad_norm, finite=jnp.isfinite(metrics["loss"]) & jnp.isfinite(grad_norm))
-        new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state, ema_params=ema)
-        return new_state, metrics
+        grads, metrics = jax.grad(self.loss_fn, has_aux=True)(state.params, batch, state.step_key())
+        return _apply_gradients(self.tx, self.ema_decay, state, grads, metrics, state.opt_state, axis_name)
+
+
+def _apply_gradients(tx, ema_decay: float, state: TrainState, grads, metrics: dict, opt_state, axis_name):
+    """Average over devices, one optimizer update, EMA; the new state (its opt_state is the
+    optimizer's) and metrics with 'grad_norm' and 'finite'."""
+    grads, metrics = pmean((grads, metrics), axis_name)
+    grad_norm = optax.global_norm(grads)
+    updates, opt_state = tx.update(grads, opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    ema = state.ema_params
+    if ema is not None:
+        ema = ema_update(ema, params, ema_decay_at(state.step, ema_decay))
+    metrics = dict(metrics, grad_norm=grad_norm, finite=jnp.isfinite(metrics["loss"]) & jnp.isfinite(grad_norm))
+    return state.replace(step=state.step + 1, params=params, opt_state=opt_state, ema_params=ema), metrics
+
+
+PersistentLossFn = Callable[[Any, dict, jax.Array, Any], tuple[jax.Array, tuple[dict, Any]]]
+
+
+@dataclasses.dataclass(frozen=True)
+class PersistentStep:
+    """A `GradientStep` whose loss also reads and advances a persistent carry, e.g. the
+    Gibbs chains of persistent contrastive divergence (Tieleman 2008):
+    loss_fn(params, batch, key, carry) -> (loss, (metrics, new_carry)); the gradient does not
+    flow into the carry. The update state is {"opt": optimizer state, "carry": carry}, so the
+    carry is checkpointed and resumed with the run. The carry is not split over devices: every
+    device advances the same carry with the same key (a replicated computation), so results
+    do not depend on the device count.
+    """
+
+    loss_fn: PersistentLossFn
+    tx: optax.GradientTransformation
+    init_carry: Callable[[Any], Any]
+    ema_decay: float = 0.0
+
+    def init(self, params: Any) -> Any:
+        return {"opt": self.tx.init(params), "carry": self.init_carry(params)}
+
+    def __call__(self, state: TrainState, batch: dict, axis_name: str | None = None):
+        opt_state, carry = state.opt_state["opt"], state.opt_state["carry"]
+        grads, (metrics, carry) = jax.grad(self.loss_fn, has_aux=True)(state.params, batch, state.step_key(), carry)
+        state, metrics = _apply_gradients(self.tx, self.ema_decay, state, grads, metrics, opt_state, axis_name)
+        return state.replace(opt_state={"opt": state.opt_state, "carry": jax.lax.stop_gradient(carry)}), metrics
