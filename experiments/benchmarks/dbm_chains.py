@@ -52,8 +52,7 @@ def main() -> None:
         for total in (1_000, 10_000):
             state = sweeps(jax.random.fold_in(key, total), state, total - done)
             done = total
-            v, h2 = state
-            mean = np.asarray(jax.nn.sigmoid(dbm.a + jax.nn.sigmoid(dbm.h1_logits(v, h2)) @ dbm.w1.T))
+            mean = np.asarray(dbm.visible_means(state))
             diversity = float(np.sqrt(((mean[:, None] - mean[None]) ** 2).sum(-1)).mean())
             results[f"{name}_{total}"] = diversity
             images.save_image_grid(os.path.join(args.workdir, f"chains_{name}_{total}.png"),

@@ -79,9 +79,13 @@ class DBM:
         k0, k1, k_run = jax.random.split(key, 3)
         state = (jax.random.bernoulli(k0, 0.5, (n, self.a.shape[0])).astype(jnp.float32),
                  jax.random.bernoulli(k1, 0.5, (n, self.b2.shape[0])).astype(jnp.float32))
-        (v, h2), _ = jax.lax.scan(lambda s, k: (self.gibbs_step(k, s), None), state, jax.random.split(k_run, num_steps))
-        h1 = jax.nn.sigmoid(self.h1_logits(v, h2))
-        return jax.nn.sigmoid(self.a + h1 @ self.w1.T)
+        state, _ = jax.lax.scan(lambda s, k: (self.gibbs_step(k, s), None), state, jax.random.split(k_run, num_steps))
+        return self.visible_means(state)
+
+    def visible_means(self, state: tuple[Array, Array]) -> Array:
+        """[n, V] p(v | h1) of a Gibbs state (v, h2), with h1 at its mean given v and h2."""
+        v, h2 = state
+        return jax.nn.sigmoid(self.a + jax.nn.sigmoid(self.h1_logits(v, h2)) @ self.w1.T)
 
 
 @struct.dataclass

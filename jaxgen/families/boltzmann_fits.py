@@ -8,7 +8,6 @@ need binary data (config.data.binarize: drawn once per split, see jaxgen/train/f
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
 from jaxgen.classical.dbm import ais_log_partition as dbm_ais_log_partition
@@ -17,7 +16,7 @@ from jaxgen.classical.dbn import fit_dbn
 from jaxgen.classical.rbm import ais_log_partition, base_rate_rbm
 from jaxgen.families.fit_base import FitData, FitResult
 from jaxgen.sampling.ais import beta_schedule
-from jaxgen.train.optim import make_schedule
+from jaxgen.train.optim import schedule
 
 SCHEDULES = ("linear", "sigmoid", "salakhutdinov_murray")  # of the AIS temperatures
 LR_SCHEDULES = ("constant", "linear", "cosine")  # of the DBM's PCD learning rate, decaying to 0
@@ -67,7 +66,7 @@ def fit_dbm_config(config, data: FitData, key, report) -> FitResult:
                                                                 {"pretrain_layer": layer, "recon_error": err}))
     step0 = 2 * m.pretrain_epochs
     steps = m.epochs * (data.x.shape[0] // config.data.batch_size)
-    lr = make_schedule(ml_collections.ConfigDict({"lr": m.lr, "schedule": m.lr_schedule, "warmup_steps": 0}), steps)
+    lr = schedule(m.lr_schedule, m.lr, steps)
     dbm = fit_dbm(k_fit, data.x, h1, h2, num_epochs=m.epochs, batch_size=config.data.batch_size, learning_rate=lr,
                   momentum=m.momentum, weight_decay=m.weight_decay, mf_iters=m.mf_iters, num_chains=m.num_chains,
                   init=dbm, callback=lambda e, d: report(step0 + e + 1, {"pcd_epoch": e}))

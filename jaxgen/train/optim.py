@@ -7,8 +7,12 @@ SCHEDULES = ("constant", "cosine", "warmup_cosine", "linear")
 
 
 def make_schedule(optim_config, num_steps: int) -> optax.Schedule:
-    lr, warmup = optim_config.lr, optim_config.warmup_steps
-    name = optim_config.schedule
+    return schedule(optim_config.schedule, optim_config.lr, num_steps, optim_config.warmup_steps)
+
+
+def schedule(name: str, lr: float, num_steps: int, warmup: int = 0) -> optax.Schedule:
+    """The learning rate over `num_steps` updates: constant, or decayed to 0 (cosine, linear),
+    after `warmup` updates rising linearly from 0; warmup_cosine is optax's own."""
     if name == "constant":
         base = optax.constant_schedule(lr)
     elif name == "cosine":
@@ -18,7 +22,7 @@ def make_schedule(optim_config, num_steps: int) -> optax.Schedule:
     elif name == "warmup_cosine":
         return optax.warmup_cosine_decay_schedule(0.0, lr, warmup, max(num_steps, warmup + 1))
     else:
-        raise ValueError(f"config.optim.schedule={name!r} is unknown; expected one of {SCHEDULES}")
+        raise ValueError(f"learning-rate schedule {name!r} is unknown; expected one of {SCHEDULES}")
     if warmup > 0:
         return optax.join_schedules([optax.linear_schedule(0.0, lr, warmup), base], [warmup])
     return base

@@ -93,8 +93,8 @@ PersistentLossFn = Callable[[Any, dict, jax.Array, Any], tuple[jax.Array, tuple[
 class PersistentStep:
     """A `GradientStep` whose loss also reads and advances a persistent carry, e.g. the
     Gibbs chains of persistent contrastive divergence (Tieleman 2008):
-    loss_fn(params, batch, key, carry) -> (loss, (metrics, new_carry)); the gradient does not
-    flow into the carry. The update state is {"opt": optimizer state, "carry": carry}, so the
+    loss_fn(params, batch, key, carry) -> (loss, (metrics, new_carry)); the new carry is an
+    auxiliary output, so no gradient flows into it. The update state is {"opt": optimizer state, "carry": carry}, so the
     carry is checkpointed and resumed with the run. The carry is not split over devices: every
     device advances the same carry with the same key (a replicated computation), so results
     do not depend on the device count.
@@ -112,4 +112,4 @@ class PersistentStep:
         opt_state, carry = state.opt_state["opt"], state.opt_state["carry"]
         grads, (metrics, carry) = jax.grad(self.loss_fn, has_aux=True)(state.params, batch, state.step_key(), carry)
         state, metrics = _apply_gradients(self.tx, self.ema_decay, state, grads, metrics, opt_state, axis_name)
-        return state.replace(opt_state={"opt": state.opt_state, "carry": jax.lax.stop_gradient(carry)}), metrics
+        return state.replace(opt_state={"opt": state.opt_state, "carry": carry}), metrics

@@ -1,6 +1,8 @@
 """The RBM family in the one loop: the CD surrogate's gradient is the CD estimate, and the
 AIS log Z it reports matches the exact one of the trained (small) RBM."""
 
+import shutil
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -68,8 +70,6 @@ def test_pcd_chains_survive_a_resume_and_do_not_depend_on_the_device_count(tmp_p
     assert_same_params(full, params_of(tmp_path / "pmap4"), atol=2e-5, rtol=2e-5)
     chains = load_latest(str(tmp_path / "one"))[0]["opt_state"]["carry"]
     assert np.asarray(chains).shape == (16, 64) and set(np.unique(chains)) <= {0.0, 1.0}
-
-    import shutil
 
     shutil.rmtree(tmp_path / "one" / "checkpoints" / "4")  # as if killed after step 2
     (tmp_path / "one" / "final_metrics.json").unlink()
