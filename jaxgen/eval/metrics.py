@@ -21,9 +21,9 @@ or a user's own network), so the same code measures every family.
   balls containing a generated point / k; coverage = fraction of real balls
   that contain at least one generated point.
 
-Everything runs under jit over all local devices: the k-NN searches split
-query rows (jaxgen/eval/distances.py), KID splits its subsets, the Gaussian
-statistics split the feature rows; values do not depend on the device count.
+The k-NN searches and KID run under jit over all local devices (the searches split query
+rows, jaxgen/eval/distances.py; KID splits its subsets); values do not depend on the device
+count. FID's statistics and D x D linear algebra run in float64 with NumPy on the host.
 """
 
 import functools
@@ -43,37 +43,40 @@ def _check_features(name: str, x) -> None:
         raise ValueError(f"{name}: expected features [N >= 2, D], got shape {np.shape(x)}")
 
 
-@jax.jit
-def gaussian_stats(features: Array) -> tuple[Array, Array]:
-    """Mean [D] and unbiased covariance [D, D] of features [N, D] (centred first: no cancellation)."""
-    mu = jnp.mean(features, 0)
-    centred = features - mu
-    return mu, centred.T @ centred / (features.shape[0] - 1)
+def gaussian_stats(features) -> tuple[np.ndarray, np.ndarray]:
+    """Mean [D] and unbiased covariance [D, D] of features [N, D], in float64 on the host
+    (centred first: no cancellation)."""
+    x = np.asarray(features, np.float64)
+    mu = x.mean(0)
+    centred = x - mu
+    return mu, centred.T @ centred / (x.shape[0] - 1)
 
 
-def _psd_sqrt(cov: Array) -> Array:
-    w, v = jnp.linalg.eigh(cov)
-    return (v * jnp.sqrt(jnp.maximum(w, 0.0))) @ v.T
+def _psd_sqrt(cov: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh(cov)
+    return (v * np.sqrt(np.maximum(w, 0.0))) @ v.T
 
 
-@jax.jit
-def frechet_distance(mu1: Array, cov1: Array, mu2: Array, cov2: Array) -> Array:
-    """Frechet (2-Wasserstein) distance^2 between N(mu1, cov1) and N(mu2, cov2)."""
+def frechet_distance(mu1, cov1, mu2, cov2) -> float:
+    """Frechet (2-Wasserstein) distance^2 between N(mu1, cov1) and N(mu2, cov2), in float64
+    on the host: in float32 a small distance with a large trace loses about 1% and nearly
+    singular covariances (a collapsed generator's) lose most of it."""
+    mu1, cov1, mu2, cov2 = (np.asarray(a, np.float64) for a in (mu1, cov1, mu2, cov2))
     root1 = _psd_sqrt(cov1)
     middle = root1 @ cov2 @ root1
     middle = 0.5 * (middle + middle.T)
-    trace_sqrt = jnp.sum(jnp.sqrt(jnp.maximum(jnp.linalg.eigvalsh(middle), 0.0)))
+    trace_sqrt = np.sum(np.sqrt(np.maximum(np.linalg.eigvalsh(middle), 0.0)))
     diff = mu1 - mu2
-    return diff @ diff + jnp.trace(cov1) + jnp.trace(cov2) - 2.0 * trace_sqrt
+    return float(diff @ diff + np.trace(cov1) + np.trace(cov2) - 2.0 * trace_sqrt)
 
 
 def fid(real_features, fake_features) -> float:
-    """Frechet distance between Gaussians fitted to two feature sets."""
+    """Frechet distance between Gaussians fitted to two feature sets (float32 inputs are
+    fine: the statistics and the D x D linear algebra run in float64)."""
     _check_features("real_features", real_features)
     _check_features("fake_features", fake_features)
-    stats = [gaussian_stats(distances.shard_rows(np.asarray(f, np.float32))) for f in (real_features, fake_features)]
-    (mu1, cov1), (mu2, cov2) = jax.device_put(stats, jax.devices()[0])  # [D, D]: small, one device
-    return float(frechet_distance(mu1, cov1, mu2, cov2))
+    (mu1, cov1), (mu2, cov2) = gaussian_stats(real_features), gaussian_stats(fake_features)
+    return frechet_distance(mu1, cov1, mu2, cov2)
 
 
 def polynomial_kernel(x: Array, y: Array) -> Array:
