@@ -13,7 +13,7 @@ import argparse
 import sys
 
 from jaxgen.eval import suite
-from jaxgen.eval.evaluate import evaluate
+from jaxgen.run.evaluate import evaluate
 from jaxgen.eval.options import NEEDS_FEATURES, default_options
 
 IMAGE_METRICS = NEEDS_FEATURES  # the default: every metric of images and a feature net
@@ -56,7 +56,7 @@ def main(argv=None) -> None:
 
 
 def _family(workdir: str) -> str:
-    from jaxgen.eval.evaluate import load_config
+    from jaxgen.run.evaluate import load_config
 
     try:
         return load_config(workdir).family

@@ -3,8 +3,8 @@
   python -m experiments.launch --config experiments/configs/vae.py:mnist --workdir runs/vae \
       --config.optim.lr=3e-4
 
-Restarting with the same --workdir resumes from its latest checkpoint (a finished
-one-call fit, jaxgen/train/fit.py, is not redone). On a
+Every family goes through the run shell (jaxgen/run/). Restarting with the same --workdir
+resumes from its latest checkpoint (a finished one-call fit is not redone). On a
 multi-host TPU / GPU cluster pass --distributed on every host.
 """
 
@@ -25,17 +25,12 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO
     import jax
 
-    from jaxgen.families.fits import FITS
-    from jaxgen.train.config_checks import ConfigError
-    from jaxgen.train.fit import fit_and_evaluate
-    from jaxgen.train.loop import train_and_evaluate
+    from jaxgen.run import ConfigError, train_and_evaluate
 
     if _DISTRIBUTED.value:
         jax.distributed.initialize()
     try:
-        # Families fitted in one call (EM, closed forms, greedy stacks) run in the loop's sibling.
-        run = fit_and_evaluate if _CONFIG.value.family in FITS else train_and_evaluate
-        run(_CONFIG.value, _WORKDIR.value)
+        train_and_evaluate(_CONFIG.value, _WORKDIR.value)
     except (ConfigError, FileNotFoundError) as err:
         sys.exit(f"error: {err}")
 

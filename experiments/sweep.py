@@ -70,17 +70,16 @@ def write_table(path_stem: str, rows: list[dict]) -> None:
 
 def run_sweep(base_config, workdir: str, runs: list[dict]) -> list[dict]:
     """Check every run's config, then train each; returns the table rows."""
-    from jaxgen.train import config_checks
-    from jaxgen.train.loop import train_and_evaluate
+    from jaxgen.run import ConfigError, check, train_and_evaluate
 
     if not runs:
         raise ValueError("the sweep is empty: give --sweep FILE or --set key=v1,v2")
     configs = [overrides_lib.apply(base_config, o) for o in runs]
     for o, c in zip(runs, configs):
         try:
-            config_checks.check(c)
-        except config_checks.ConfigError as err:
-            raise config_checks.ConfigError(f"sweep run {o}: {err}") from err
+            check(c)
+        except ConfigError as err:
+            raise ConfigError(f"sweep run {o}: {err}") from err
     rows = []
     for i, (o, c) in enumerate(zip(runs, configs)):
         run_dir = os.path.join(workdir, run_name(i, o))

@@ -33,7 +33,7 @@ def smoke_run(tmp_path_factory):
 
     def get(module: str, variant: str):
         if (module, variant) not in cache:
-            from jaxgen.train.loop import train_and_evaluate
+            from jaxgen.run import train_and_evaluate
 
             config = importlib.import_module(f"experiments.configs.{module}").get_config(variant)
             workdir = tmp_path_factory.mktemp(f"{module}_{variant}")

@@ -20,10 +20,11 @@ import numpy as np
 
 from experiments.configs import dbm as dbm_configs
 from jaxgen import data as data_lib
+from jaxgen.data import protocol
+from jaxgen.data.pipeline import to_model_input
 from jaxgen.classical.dbm import DBM
 from jaxgen.eval import images
 from jaxgen.train.checkpoint import load_latest
-from jaxgen.train.fit import fit_data
 
 
 def main() -> None:
@@ -34,12 +35,14 @@ def main() -> None:
     params = load_latest(args.workdir)[0]
     dbm = DBM(**{k: jnp.asarray(params[k]) for k in ("w1", "w2", "a", "b1", "b2")})
     config = dbm_configs.get_config("mnist")
-    data = fit_data(config, data_lib.load(config.data))
+    loaded = data_lib.load(config.data)
+    base_rate = to_model_input(loaded.train["x"], loaded.scale).reshape(len(loaded.train["x"]), -1).mean(0)
+    test = protocol.test_set(loaded.test, loaded.scale, config.data.name, True, loaded.spec.num_bins).x
     n, key = args.chains, jax.random.key(5)
     starts = {
         "random": jax.random.bernoulli(jax.random.fold_in(key, 0), 0.5, (n, dbm.a.shape[0])),
-        "base_rate": jax.random.bernoulli(jax.random.fold_in(key, 1), jnp.asarray(data.x.mean(0)), (n, dbm.a.shape[0])),
-        "test_images": jnp.asarray(data.x_test[:n]),
+        "base_rate": jax.random.bernoulli(jax.random.fold_in(key, 1), jnp.asarray(base_rate), (n, dbm.a.shape[0])),
+        "test_images": jnp.asarray(test[:n].reshape(n, -1)),
     }
 
     @jax.jit

@@ -55,7 +55,7 @@ def main() -> None:
     done = {(r["data"], r["loss"], r["seed"]) for r in rows}
     runs = [(d, loss, int(s)) for d in args.datasets.split(",") for loss in args.losses.split(",")
             for s in args.seeds.split(",")]
-    from jaxgen.train.loop import train_and_evaluate
+    from jaxgen.run import train_and_evaluate
 
     for i, (data, loss, seed) in enumerate(runs):
         if (data, loss, seed) in done:

@@ -1,4 +1,4 @@
-"""Generative classifiers vs logistic regression (fit family `bayes_classifier`, jaxgen/train/fit.py).
+"""Generative classifiers vs logistic regression (fit family `bayes_classifier`, jaxgen/train/one_call.py).
 
 Every model in model.models is fitted on the same training split: class prior plus a
 class-conditional density (Gaussian / Bernoulli naive Bayes, LDA, QDA, a GMM per class) turned

@@ -1,4 +1,4 @@
-"""Deep Boltzmann machine configs (fit family `dbm`, jaxgen/train/fit.py): two layers, greedy
+"""Deep Boltzmann machine configs (fit family `dbm`, jaxgen/train/one_call.py): two layers, greedy
 pretraining with doubled modules, then PCD with mean-field data statistics (Salakhutdinov &
 Hinton 2009); the mean-field test lower bound with log Z by AIS.
 

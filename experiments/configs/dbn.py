@@ -1,4 +1,4 @@
-"""Deep belief network configs (fit family `dbn`: greedy layer-wise RBMs, jaxgen/train/fit.py).
+"""Deep belief network configs (fit family `dbn`: greedy layer-wise RBMs, jaxgen/train/one_call.py).
 
 Variants (`dbn.py:NAME`):
   mnist    784-500-500 on MNIST binarised once, CD-5, 10 epochs per layer; the test

@@ -1,4 +1,4 @@
-"""Gaussian mixture configs (fit family `gmm`: EM in one call, jaxgen/train/fit.py).
+"""Gaussian mixture configs (fit family `gmm`: EM in one call, jaxgen/train/one_call.py).
 
 Variants (`gmm.py:NAME`):
   grid25   25 full-covariance components on the grid-of-25 toy data; K chosen by BIC from

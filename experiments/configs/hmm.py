@@ -1,4 +1,4 @@
-"""Hidden Markov model configs (fit family `hmm`: Baum-Welch in one call, jaxgen/train/fit.py).
+"""Hidden Markov model configs (fit family `hmm`: Baum-Welch in one call, jaxgen/train/one_call.py).
 
 An image is read top to bottom as a sequence of rows (a row of pixels per time step), the
 classic way to turn digits into sequences; samples are generated row by row and stacked.

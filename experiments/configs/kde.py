@@ -1,4 +1,4 @@
-"""Kernel density estimation configs (fit family `kde`, jaxgen/train/fit.py).
+"""Kernel density estimation configs (fit family `kde`, jaxgen/train/one_call.py).
 
 Variants (`kde.py:NAME`):
   ring8      Gaussian kernel on 5,000 ring-of-8 points, bandwidth by held-out likelihood.

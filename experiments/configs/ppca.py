@@ -1,4 +1,4 @@
-"""Probabilistic PCA configs (fit family `ppca`, jaxgen/train/fit.py).
+"""Probabilistic PCA configs (fit family `ppca`, jaxgen/train/one_call.py).
 
 Variants (`ppca.py:NAME`):
   mnist      q = 50, closed-form MLE (Tipping & Bishop 1999).

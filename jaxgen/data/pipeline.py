@@ -10,6 +10,8 @@ import dataclasses
 
 import numpy as np
 
+from jaxgen.data.protocol import binarize_fixed
+
 
 @dataclasses.dataclass(frozen=True)
 class DataSpec:
@@ -45,6 +47,7 @@ class Batcher:
     binarize: bool = False  # dynamic binarisation: x ~ Bernoulli(x) anew every draw
     process_index: int = 0
     process_count: int = 1
+    _binary_test: np.ndarray | None = dataclasses.field(default=None, repr=False)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -82,18 +85,19 @@ class Batcher:
         ].astype(np.int32)
         return batch
 
-    def test_batches(self, batch_size: int, limit: int = 0, binarize_seed: int = 0):
+    def test_batches(self, batch_size: int, limit: int = 0):
         """Yield the test set in order, padded to full batches ('mask' 0 on padding).
 
-        With dynamic binarisation the test set is binarised once, with a fixed
-        seed, so every evaluation sees the same binary images.
+        With dynamic binarisation the test set is the likelihood protocol's one fixed
+        binarisation (jaxgen/data/protocol.py): the same binary images for every evaluation,
+        seed and family.
         """
         n = len(self.test["x"]) if limit <= 0 else min(limit, len(self.test["x"]))
-        rng = np.random.default_rng([self.seed, binarize_seed, 2**31 - 1])
         binary = None
         if self.binarize:
-            x = to_model_input(self.test["x"][:n], self.scale)
-            binary = (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
+            if self._binary_test is None:
+                self._binary_test = binarize_fixed(to_model_input(self.test["x"], self.scale))
+            binary = self._binary_test
         for lo in range(0, n, batch_size):
             idx = np.arange(lo, lo + batch_size)
             mask = (idx < n).astype(np.float32)

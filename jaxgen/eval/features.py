@@ -4,27 +4,22 @@ A `FeatureNet` maps images ([N, H, W, C] in [0, 1]) to feature vectors (and,
 when it is a classifier, logits for the Inception-Score analogue). Two
 sources:
 
-- `load_classifier(workdir)`: a jaxgen classifier trained by
-  `experiments/configs/classifier.py` and checkpointed by the one loop; its
-  identity is the SHA-256 of its weights (`weights_digest`), recorded with
-  every metric so that results from different feature nets never share a
-  table.
+- `jaxgen.run.features.load_classifier(workdir)`: a jaxgen classifier trained
+  by `experiments/configs/classifier.py`; its identity is the SHA-256 of its
+  weights (`weights_digest`), recorded with every metric so that results from
+  different feature nets never share a table.
 - `from_function(fn, name)`: any user function (e.g. Inception weights a
   researcher has locally); `name` identifies it in the protocol.
 """
 
 import dataclasses
 import hashlib
-import json
-import os
 from collections.abc import Callable
 
 import jax
-import ml_collections
 import numpy as np
 
 from jaxgen.eval import distances
-from jaxgen.train.checkpoint import load_latest
 
 Array = jax.Array
 
@@ -62,29 +57,6 @@ def from_function(fn: Callable[[Array], Array], name: str, logits_fn: Callable[[
         return (logits_fn(x) if logits_fn is not None else None), fn(x)
 
     return FeatureNet(name, name, input_shape, apply)
-
-
-def load_classifier(workdir: str) -> FeatureNet:
-    """The classifier trained in `workdir` (its config.json and latest checkpoint)."""
-    from jaxgen.data.pipeline import DataSpec
-    from jaxgen.data.sources import SHAPES
-    from jaxgen.families.classifier import build_model
-
-    config_path = os.path.join(workdir, "config.json")
-    if not os.path.exists(config_path):
-        raise FileNotFoundError(f"feature net {workdir!r}: no config.json (train one with "
-                                "experiments/configs/classifier.py)")
-    with open(config_path) as f:
-        config = ml_collections.ConfigDict(json.load(f))
-    if config.family != "classifier":
-        raise ValueError(f"feature net {workdir!r}: config.family={config.family!r}, expected 'classifier'")
-    shape = SHAPES.get(config.data.name)  # None for tfds:NAME datasets: any image size is accepted
-    state, _, _ = load_latest(workdir)
-    params = state["params"]
-    num_classes = int(params["params"]["Dense_1"]["kernel"].shape[-1])
-    model = build_model(config, DataSpec(shape or (0, 0, 0), num_classes, 256, 0, 0))
-    return FeatureNet(f"classifier:{config.data.name}", weights_digest(params), shape,
-                      jax.jit(lambda x: model.apply(params, x)))
 
 
 def embed(net: FeatureNet, images, batch_size: int = 500, progress: Callable | None = None

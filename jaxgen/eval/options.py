@@ -6,7 +6,7 @@ import os
 
 import ml_collections
 
-# name -> what it reports (computed by jaxgen.eval.suite / jaxgen.eval.evaluate).
+# name -> what it reports (computed by jaxgen.eval.suite / jaxgen.run.evaluate).
 METRICS = {
     "fid": "Frechet distance of feature Gaussians (lower is better)",
     "kid": "unbiased MMD^2, cubic polynomial kernel, mean / std / s.e. over subsets",

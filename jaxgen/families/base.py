@@ -1,4 +1,5 @@
-"""What a family hands the one training loop."""
+"""What a family hands the run shell: a `Family` for the stepped engine, a fitter for the
+one-call engine, and the table entry naming which."""
 
 import dataclasses
 from collections.abc import Callable
@@ -9,12 +10,15 @@ import optax
 from jaxgen.data.pipeline import DataSpec
 from jaxgen.losses.adversarial import clip_weights
 from jaxgen.train.adversarial import AdversarialStep
+from jaxgen.train.one_call import Fitter
 from jaxgen.train.optim import make_optimizer
 from jaxgen.train.steps import Step
 
 
 @dataclasses.dataclass(frozen=True)
 class Family:
+    """What the stepped engine runs."""
+
     init_params: Callable  # (key, batch) -> params
     step: Step
     eval_fns: Callable[[bool], dict[str, Callable]]  # final? -> {name: (params, batch, key) -> {metric: [B]}}
@@ -45,5 +49,16 @@ def adversarial_step(config, objective, d_steps: int = 1, weight_clip: float = 0
 
 @dataclasses.dataclass(frozen=True)
 class FamilyEntry:
-    build: Callable[[Any, DataSpec], Family]
-    validate: Callable[[Any, tuple[int, ...] | None, list[str]], None]
+    """One row of the family table: exactly one of `build` (stepped engine) or `fit` (one-call)."""
+
+    validate: Callable[[Any, tuple[int, ...] | None, list[str]], None]  # (config, data shape, errors)
+    build: Callable[[Any, DataSpec], Family] | None = None
+    fit: Fitter | None = None
+
+    def __post_init__(self):
+        if (self.build is None) == (self.fit is None):
+            raise TypeError("a family entry has exactly one of build (stepped) or fit (one-call)")
+
+    @property
+    def engine(self) -> str:
+        return "stepped" if self.build is not None else "one_call"

@@ -1,9 +1,9 @@
-"""Fitters of the deep Boltzmann-machine family (entries of jaxgen/families/fits.py).
+"""Fitters of the deep Boltzmann-machine family (one-call entries of the family table, jaxgen/families/__init__.py).
 
 DBN: greedy layer-wise RBMs (`fit_dbn`); reported: the variational lower bound on the test
 log-likelihood, with the top RBM's log Z from AIS. DBM: doubled-module pretraining then PCD
 (`pretrain_dbm`, `fit_dbm`); reported: the mean-field lower bound with log Z from AIS. Both
-need binary data (config.data.binarize: drawn once per split, see jaxgen/train/fit.py).
+need binary data (config.data.binarize: drawn once per split, see jaxgen/train/one_call.py).
 """
 
 import jax
@@ -14,7 +14,7 @@ from jaxgen.classical.dbm import ais_log_partition as dbm_ais_log_partition
 from jaxgen.classical.dbm import fit_dbm, pretrain_dbm
 from jaxgen.classical.dbn import fit_dbn
 from jaxgen.classical.rbm import ais_log_partition, base_rate_rbm
-from jaxgen.families.fit_base import FitData, FitResult
+from jaxgen.train.one_call import FitData, FitResult
 from jaxgen.sampling.ais import beta_schedule
 from jaxgen.train.optim import schedule
 

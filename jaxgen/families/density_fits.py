@@ -1,4 +1,4 @@
-"""Fitters of the density models and generative classifiers (entries of jaxgen/families/fits.py).
+"""Fitters of the density models and generative classifiers (one-call entries of the family table, jaxgen/families/__init__.py).
 
 Each reads its hyperparameters from config.model, fits on the flattened training split, and
 reports mean log-likelihoods in nats (densities of the [0, 1]-scaled pixels for images, or of
@@ -14,7 +14,7 @@ from jaxgen.classical.gmm import COVARIANCE_TYPES, aic, bic, fit_gmm
 from jaxgen.classical.hmm_fit import fit_hmm
 from jaxgen.classical.nonparametric import BANDWIDTH_RULES, KERNELS, bandwidth_factor, fit_kde, select_bandwidth
 from jaxgen.classical.ppca import fit_ppca, fit_ppca_em
-from jaxgen.families.fit_base import FitData, FitResult
+from jaxgen.train.one_call import FitData, FitResult
 
 
 def _mean(fn, x, block: int = 2_000) -> float:

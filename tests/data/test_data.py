@@ -152,3 +152,30 @@ def test_real_mnist_and_fashion_mnist(shared_data, shared_tfds_dir):
         loaded = load(data_config(name=name, dir=str(shared_data), tfds_dir=str(shared_tfds_dir)))
         assert loaded.train["x"].shape == (60000, 28, 28, 1) and loaded.test["x"].shape == (10000, 28, 28, 1)
         assert np.bincount(loaded.train["label"]).min() > 5000
+
+
+def test_protocol_binarises_the_test_split_once_for_every_seed_and_family():
+    """The Batcher's test batches (stepped families) and the one-call fit data are the protocol's
+    single binarisation, whatever the run's seed; a prefix keeps the same images."""
+    from experiments import overrides
+    from experiments.configs import dbn
+    from jaxgen.data import protocol
+    from jaxgen.train.one_call import fit_data
+
+    config = dbn.get_config("smoke")
+    loaded = load(config.data)
+    full = protocol.test_set(loaded.test, loaded.scale, "digits", True, 17)
+    assert set(np.unique(full.x)) == {0.0, 1.0}
+    # the draw is Bernoulli(grey level): per-pixel frequencies match over the split
+    grey = loaded.test["x"].astype(np.float32) / loaded.scale
+    assert abs(full.x.mean() - grey.mean()) < 0.01
+    for seed in (0, 7):
+        b = Batcher(loaded.train, loaded.test, 10, seed, loaded.scale, binarize=True)
+        batched = np.concatenate([t["x"][t["mask"] > 0] for t in b.test_batches(64)])
+        np.testing.assert_array_equal(batched, full.x)
+        fit = fit_data(overrides.apply(config, {"seed": seed}), loaded)
+        np.testing.assert_array_equal(fit.x_test, full.x.reshape(len(full.x), -1))
+    prefix = protocol.test_set(loaded.test, loaded.scale, "digits", True, 17, limit=100)
+    np.testing.assert_array_equal(prefix.x, full.x[:100])
+    assert prefix.checksum == protocol.checksum(full.x[:100]) != full.checksum
+    assert full.describe()["test_examples"] == len(loaded.test["x"])

@@ -11,9 +11,11 @@ import pytest
 from experiments import evaluate as evaluate_cli
 from experiments import overrides
 from experiments.configs import vae as vae_configs
-from jaxgen.eval import evaluate, features, suite
+from jaxgen.eval import features, suite
+from jaxgen.run import evaluate
+from jaxgen.run.features import load_classifier
 from jaxgen.eval.options import default_options
-from jaxgen.train.loop import train_and_evaluate
+from jaxgen.run import train_and_evaluate
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,7 @@ def test_weights_digest_identifies_weights():
 
 
 def test_classifier_feature_net_loads_and_embeds(runs):
-    net = features.load_classifier(runs["features"])
+    net = load_classifier(runs["features"])
     assert net.name == "classifier:digits" and len(net.digest) == 64 and net.input_shape == (8, 8, 1)
     x = np.random.default_rng(0).uniform(size=(37, 8, 8, 1))
     logits, feats = features.embed(net, x, batch_size=16)

@@ -11,9 +11,9 @@ from experiments.configs import classifier
 from jaxgen import data as data_lib
 from jaxgen.data.pipeline import to_model_input
 from jaxgen.eval import features, metrics
-from jaxgen.eval.evaluate import evaluate, real_data_config
+from jaxgen.run.evaluate import evaluate, real_data_config
 from jaxgen.eval.options import default_options
-from jaxgen.train.loop import train_and_evaluate
+from jaxgen.run import train_and_evaluate
 
 
 @pytest.mark.integration
@@ -35,7 +35,7 @@ def test_feature_classifiers_on_real_data(shared_data, shared_tfds_dir, tmp_path
     train = to_model_input(loaded.train["x"], loaded.scale)
     ref = np.random.default_rng(0).choice(len(train), n, replace=False)  # the protocol's reference draw
     others = np.setdiff1d(np.arange(len(train)), ref)[:n]
-    net = features.load_classifier(str(tmp_path / "mnist"))
+    net = load_classifier(str(tmp_path / "mnist"))
     noise = metrics.fid(features.embed(net, train[ref])[1], features.embed(net, train[others])[1])
     assert floor["fid"] < 2 * noise, (floor, noise)
     assert floor["precision"] > 0.8 and floor["recall"] > 0.8, floor

@@ -13,7 +13,7 @@ from experiments.configs import rbm as rbm_configs
 from jaxgen import rng as rng_lib
 from jaxgen.classical.rbm import RBM, exact_log_partition
 from jaxgen.families.rbm import make_loss_fn, make_persistent_loss_fn
-from jaxgen.train import config_checks
+from jaxgen.run import checks as config_checks
 from jaxgen.train.checkpoint import load_latest
 from tests.train.helpers import assert_same_params, launch_args, params_of, run
 
@@ -79,7 +79,7 @@ def test_pcd_chains_survive_a_resume_and_do_not_depend_on_the_device_count(tmp_p
 
 
 def test_smoke_run_reports_ais_log_z_near_the_exact_value(tmp_path):
-    from jaxgen.train.loop import train_and_evaluate
+    from jaxgen.run import train_and_evaluate
 
     config = overrides.apply(rbm_configs.get_config("smoke"), {
         "train.num_steps": 60, "model.ais_betas": 2_000, "model.ais_chains": 64, "model.num_hidden": 10})

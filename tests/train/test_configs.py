@@ -10,7 +10,7 @@ import pytest
 from experiments import overrides
 from jaxgen.data import DataSpec, sources
 from jaxgen.families import FAMILIES
-from jaxgen.train import config_checks
+from jaxgen.run import checks as config_checks
 from tests.train.helpers import launch_args, run
 
 CONFIG_MODULES = ["vae", "gan", "dcgan", "cgan", "aae", "pix2pix", "classifier", "rbm"]

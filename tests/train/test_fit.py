@@ -1,4 +1,4 @@
-"""The loop's sibling for one-call fits (jaxgen/train/fit.py): every config variant passes the
+"""One-call families (jaxgen/train/one_call.py) through the run shell: every config variant passes the
 checks, every smoke variant runs end to end from the launcher's entry point, reported metrics
 agree with an independent computation from the checkpointed params, bad values are refused
 before anything is written, and a finished workdir is not refitted."""
@@ -13,10 +13,11 @@ from scipy.stats import multivariate_normal
 
 from experiments import overrides
 from jaxgen import data as data_lib
-from jaxgen.families.fits import FITS
-from jaxgen.train import config_checks
+from jaxgen.families import FAMILIES
+from jaxgen.run import checks as config_checks
+from jaxgen.run import train_and_evaluate as fit_and_evaluate
 from jaxgen.train.checkpoint import load_latest
-from jaxgen.train.fit import fit_and_evaluate, fit_data
+from jaxgen.train.one_call import fit_data
 
 FIT_CONFIGS = ["gmm", "kde", "ppca", "hmm", "bayes_classifier", "dbn", "dbm"]
 
@@ -29,7 +30,7 @@ def _config(module, variant):
                                             for v in importlib.import_module(f"experiments.configs.{m}").VARIANTS])
 def test_every_variant_passes_the_checks(module, variant):
     config = _config(module, variant)
-    assert config.family in FITS
+    assert FAMILIES[config.family].engine == "one_call"
     config_checks.check(config, num_devices=1)
 
 

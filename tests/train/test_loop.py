@@ -90,7 +90,8 @@ def test_unreadable_latest_checkpoint_falls_back_to_previous(tmp_path):
 def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
     from experiments import overrides
     from experiments.configs import vae
-    from jaxgen.train.loop import NonFiniteLossError, train_and_evaluate
+    from jaxgen.run import train_and_evaluate
+    from jaxgen.train.stepped import NonFiniteLossError
 
     config = overrides.apply(vae.get_config("smoke"), {"optim.lr": 1e35, "train.num_steps": 20,
                                                         "checkpoint.every_steps": 1, "train.log_every": 1})

@@ -1,7 +1,7 @@
 """Evaluate a trained run (or real data, the floor): samples -> features ->
 metrics, memorisation, likelihood repeats; writes metrics.json, report.md,
-report.html and figures. `python -m experiments.evaluate` and the training
-loop (when config.evals.metrics is set) both call `evaluate`.
+report.html and figures. `python -m experiments.evaluate` and the run shell
+(after training, when config.evals.metrics is set) both call `evaluate`.
 
 Protocol: `num_samples` images (generated, or held-out real test images for
 the floor) are compared with `num_samples` training images drawn at random
@@ -29,15 +29,14 @@ from jaxgen.eval import features as features_lib
 from jaxgen.eval import modes as modes_lib
 from jaxgen.eval import options as options_lib
 from jaxgen.eval.dataset import evaluate_family
+from jaxgen.families import FAMILIES
+from jaxgen.run import workdirs
+from jaxgen.run.features import load_classifier
 from jaxgen.train.checkpoint import load_latest
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:
-    path = os.path.join(workdir, "config.json")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"workdir {workdir!r} has no config.json: not a jaxgen run")
-    with open(path) as f:
-        return ml_collections.ConfigDict(json.load(f))
+    return workdirs.load_config(workdir)
 
 
 def real_data_config(real_data) -> ml_collections.ConfigDict:
@@ -107,6 +106,9 @@ def evaluate(options, out_dir: str, workdir: str | None = None, real_data=None, 
     if workdir is not None:
         config = load_config(workdir)
         data_config, label = config.data, workdir
+        if config.family not in FAMILIES or FAMILIES[config.family].engine != "stepped":
+            raise ValueError(f"workdir {workdir!r}: family {config.family!r} is fitted in one call; its sample metrics "
+                             "are in its final_metrics.json (evaluating one-call workdirs here is not supported yet)")
     else:
         config = None
         data_config = real_data_config(real_data)
@@ -120,7 +122,7 @@ def evaluate(options, out_dir: str, workdir: str | None = None, real_data=None, 
     if "modes" in names and data_config.name not in toy.MODES:
         raise ValueError(f"metric 'modes' needs a toy mixture with known modes {tuple(toy.MODES)}, not "
                          f"{data_config.name!r}")
-    net = feature_net or (features_lib.load_classifier(options.feature_net) if options.feature_net else None)
+    net = feature_net or (load_classifier(options.feature_net) if options.feature_net else None)
     loaded = data_lib.load(data_config)
     image = len(loaded.spec.shape) == 3
     os.makedirs(out_dir, exist_ok=True)
@@ -133,8 +135,6 @@ def evaluate(options, out_dir: str, workdir: str | None = None, real_data=None, 
     notes: list[str] = []
     bar = tqdm(total=n, desc="samples", disable=not progress, unit="img")
     if workdir is not None:
-        from jaxgen.families import FAMILIES
-
         family = FAMILIES[config.family].build(config, loaded.spec)
         if family.sample is None:
             raise ValueError(f"family {config.family!r} has no sampler: sample metrics do not apply")

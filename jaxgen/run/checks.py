@@ -9,7 +9,6 @@ import jax
 from jaxgen.data import sources
 from jaxgen.eval import options as eval_options
 from jaxgen.families import FAMILIES
-from jaxgen.families.fits import FITS
 from jaxgen.train.optim import OPTIMIZERS, SCHEDULES
 from jaxgen.train.parallel import PARALLEL
 
@@ -26,9 +25,8 @@ def _positive(errors: list[str], key: str, value) -> None:
 def check(config, num_devices: int | None = None) -> None:
     """Raise ConfigError listing every impossible value in `config`."""
     errors: list[str] = []
-    if config.family not in FAMILIES and config.family not in FITS:
-        errors.append(f"config.family={config.family!r}: unknown; expected one of {sorted(FAMILIES)} (trained by the "
-                      f"loop) or {sorted(FITS)} (fitted by jaxgen.train.fit)")
+    if config.family not in FAMILIES:
+        errors.append(f"config.family={config.family!r}: unknown; expected one of {sorted(FAMILIES)}")
     data, train, optim = config.data, config.train, config.optim
     if not sources.is_known(data.name):
         errors.append(f"config.data.name={data.name!r}: unknown dataset; expected one of {sorted(sources.DATASETS)} "
@@ -70,7 +68,5 @@ def check(config, num_devices: int | None = None) -> None:
         errors.extend(eval_options.errors(config.evals))
     if config.family in FAMILIES:
         FAMILIES[config.family].validate(config, sources.SHAPES.get(data.name), errors)
-    elif config.family in FITS:
-        FITS[config.family].validate(config, sources.SHAPES.get(data.name), errors)
     if errors:
         raise ConfigError("invalid config:\n  " + "\n  ".join(errors))

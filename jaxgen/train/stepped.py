@@ -1,9 +1,10 @@
-"""The one training loop: train_and_evaluate(config, workdir).
+"""The stepped engine: `train(config, workdir, family, loaded)` for every family that learns by
+minibatch updates.
 
-Every family runs here; what differs is the step kind it supplies (see
-jaxgen/families/ and jaxgen/train/steps.py). The run is resumable: the
-step, params, optimizer, EMA and base key are checkpointed, and the data
-position is a function of the step (jaxgen/data/pipeline.py).
+The run shell (jaxgen/run/) checks the config, loads the data, looks the family up and calls
+this; what differs between families is the step kind they supply (jaxgen/train/steps.py). The
+run is resumable: the step, params, optimizer, EMA and base key are checkpointed, and the data
+position is a function of the step (jaxgen/data/pipeline.py). Knows no family by name.
 """
 
 import json
@@ -18,8 +19,7 @@ from jaxgen import data as data_lib
 from jaxgen import rng as rng_lib
 from jaxgen.eval import images
 from jaxgen.eval.dataset import evaluate_family
-from jaxgen.families import FAMILIES
-from jaxgen.train import config_checks, parallel
+from jaxgen.train import parallel
 from jaxgen.train import state as state_lib
 from jaxgen.train.checkpoint import Checkpointer, abstract
 from jaxgen.train.writers import MetricWriter, Progress
@@ -66,29 +66,20 @@ def _write_samples(sample_fn, params, key, config, spec, writer, workdir, step, 
     return path
 
 
-def train_and_evaluate(config, workdir: str) -> dict[str, float]:
-    """Train `config` in `workdir` (resuming from its checkpoints) and evaluate.
+def train(config, workdir: str, family, loaded: data_lib.Loaded, after_training=None) -> dict[str, float]:
+    """Train `family` (a jaxgen.families.Family built from `config`) on `loaded` in `workdir`,
+    resuming from its checkpoints, and evaluate it. `after_training(writer, step)` runs once the
+    final checkpoint is written and may return more final metrics (the shell's evaluators).
 
-    Returns the final evaluation metrics, also written to
-    workdir/final_metrics.json.
+    Returns the final evaluation metrics, also written to workdir/final_metrics.json.
     """
-    config_checks.check(config)
-    loaded = data_lib.load(config.data)
     spec = loaded.spec
-    family = FAMILIES[config.family].build(config, spec)
     step_batch = config.data.batch_size * family.batch_multiplier
-    if step_batch > spec.num_train:
-        raise config_checks.ConfigError(
-            f"config.data.batch_size={config.data.batch_size}: {step_batch} examples per step (x"
-            f"{family.batch_multiplier} minibatches) is more than the {spec.num_train} training examples")
     par = parallel.make(config.train.parallel, config.train.num_devices)
     batcher = data_lib.Batcher(loaded.train, loaded.test, step_batch, config.seed, loaded.scale,
                                config.data.binarize, jax.process_index(), jax.process_count())
     is_main = jax.process_index() == 0
     os.makedirs(workdir, exist_ok=True)
-    if is_main:
-        with open(os.path.join(workdir, "config.json"), "w") as f:
-            f.write(config.to_json_best_effort(indent=2, sort_keys=True))
 
     key = jax.random.key(config.seed)
     init_key, eval_key, sample_key = (rng_lib.stream(key, n) for n in ("init", "eval", "sample"))
@@ -165,12 +156,8 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float]:
         for name, path in family.artifacts(eval_params(), rng_lib.stream(key, "artifacts"), loaded, workdir).items():
             print(f"{name}: {path}")
     ckpt.close()  # waits for the final checkpoint, which the evaluation reads
-    if "evals" in config and config.evals.metrics and is_main:
-        from jaxgen.eval.evaluate import evaluate  # the sample metrics of experiments.evaluate
-
-        evals = evaluate(config.evals, os.path.join(workdir, "eval"), workdir=workdir, progress=config.train.progress)
-        writer.write(num_steps, "evals", {k: v for k, v in evals["metrics"].items() if isinstance(v, float)})
-        print(f"Evaluation report: {evals['report']['markdown']}")
+    if after_training is not None and is_main:
+        results.update(after_training(writer, num_steps))
     writer.close()
     if is_main:
         with open(os.path.join(workdir, "final_metrics.json"), "w") as f:

@@ -1,0 +1,62 @@
+"""The likelihood protocol's test sets: what every family's test log-likelihood is measured on.
+
+Training may binarise dynamically (a new Bernoulli draw per visit), but the test split of a
+binarised run is binarised exactly once, the same way for every family, seed and run: pixel
+on with its intensity as probability, drawn with the fixed seed `TEST_BINARIZATION_SEED` over
+the whole split. Each test set carries a checksum (SHA-256 of its bytes) that results record, so
+two numbers are put side by side only when they were measured on the same images. 8-bit data is
+tested as stored (integers over 256 levels; digits: 17) with its dequantisation stated.
+"""
+
+import dataclasses
+import hashlib
+
+import numpy as np
+
+TEST_BINARIZATION_SEED = 0  # one binarisation of every test split, independent of config.seed
+
+
+@dataclasses.dataclass(frozen=True)
+class TestSet:
+    """A split as the protocol measures it."""
+
+    x: np.ndarray  # [N, ...] float32 model input: binary, or in [0, 1] (images), or raw (2-D data)
+    label: np.ndarray | None  # [N] int
+    data: str  # dataset name
+    binarized: bool
+    num_bins: int | None  # grey levels of the stored values (2 when binarised, None when continuous)
+    checksum: str  # SHA-256 of x's bytes (float32), first 16 hex digits
+
+    @property
+    def num_examples(self) -> int:
+        return len(self.x)
+
+    def describe(self) -> dict:
+        """The protocol fields a result records about its test set."""
+        return {"data": self.data, "test_examples": self.num_examples, "test_checksum": self.checksum,
+                "binarized": self.binarized, "num_bins": self.num_bins}
+
+
+def checksum(x: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(x, np.float32).tobytes()).hexdigest()[:16]
+
+
+def binarize_fixed(x01: np.ndarray) -> np.ndarray:
+    """The protocol's one binarisation of a whole split (float32 {0, 1}, same shape)."""
+    rng = np.random.default_rng(TEST_BINARIZATION_SEED)
+    return (rng.random(x01.shape, dtype=np.float32) < x01).astype(np.float32)
+
+
+def test_set(split: dict[str, np.ndarray], scale: float | None, data: str, binarize: bool, num_bins: int | None,
+             limit: int = 0) -> TestSet:
+    """The protocol's view of a test split ({'x': stored values, 'label'?}), its first `limit`
+    examples (0: all). The binarisation is drawn over the whole split before the cut, so a
+    shorter evaluation sees a prefix of the same images."""
+    x = split["x"].astype(np.float32)
+    x = x / scale if scale else x
+    if binarize:
+        x = binarize_fixed(x)
+    n = len(x) if limit <= 0 else min(limit, len(x))
+    x = x[:n]
+    label = split["label"][:n] if "label" in split else None
+    return TestSet(x, label, data, binarize, 2 if binarize else num_bins, checksum(x))
