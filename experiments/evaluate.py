@@ -13,8 +13,8 @@ import argparse
 import sys
 
 from jaxgen.eval import suite
-from jaxgen.run.evaluate import evaluate
 from jaxgen.eval.options import NEEDS_FEATURES, default_options
+from jaxgen.run.evaluate import evaluate
 
 IMAGE_METRICS = NEEDS_FEATURES  # the default: every metric of images and a feature net
 
@@ -29,16 +29,13 @@ def main(argv=None) -> None:
     p.add_argument("--metrics", default="", help=f"comma-separated subset of {suite.METRICS}; default: the image "
                    "metrics, plus 'likelihood' for the VAE")
     p.add_argument("--no_progress", action="store_true")
-    flagged = [name for name in defaults if name not in ("metrics", "likelihood_final")]
+    flagged = [name for name in defaults if name != "metrics"]
     for name in flagged:
         p.add_argument(f"--{name}", type=type(defaults[name]), default=defaults[name])
-    p.add_argument("--likelihood_periodic", action="store_true",
-                   help="use the family's periodic test evaluation (cheaper bound) instead of the final one")
     args = p.parse_args(argv)
     options = defaults
     for name in flagged:
         options[name] = getattr(args, name)
-    options.likelihood_final = not args.likelihood_periodic
     if args.metrics:
         options.metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
     else:

@@ -13,6 +13,8 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from experiments import overrides
+
 _CONFIG = config_flags.DEFINE_config_file("config", None, "path/to/config.py[:variant]", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics and samples.")
 _DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (multi-host).")
@@ -25,15 +27,15 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO
     import jax
 
-    from jaxgen.run import ConfigError, train_and_evaluate
+    from jaxgen.run import USER_ERRORS, train_and_evaluate
 
     if _DISTRIBUTED.value:
         jax.distributed.initialize()
     try:
         train_and_evaluate(_CONFIG.value, _WORKDIR.value)
-    except (ConfigError, FileNotFoundError) as err:
+    except USER_ERRORS as err:  # a bad config value or data file: one line naming it, no traceback
         sys.exit(f"error: {err}")
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=overrides.parse_flags_or_exit)

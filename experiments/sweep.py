@@ -103,4 +103,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=overrides_lib.parse_flags_or_exit)

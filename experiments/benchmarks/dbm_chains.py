@@ -20,9 +20,9 @@ import numpy as np
 
 from experiments.configs import dbm as dbm_configs
 from jaxgen import data as data_lib
+from jaxgen.classical.dbm import DBM
 from jaxgen.data import protocol
 from jaxgen.data.pipeline import to_model_input
-from jaxgen.classical.dbm import DBM
 from jaxgen.eval import images
 from jaxgen.train.checkpoint import load_latest
 

@@ -16,7 +16,7 @@ def main(metrics_path: str, out_path: str) -> None:
     with open(metrics_path) as f:
         rows = [json.loads(line) for line in f]
     train = [(r["step"], -r["elbo"]) for r in rows if r["split"] == "train"]
-    test = [(r["step"], r["nelbo"]) for r in rows if r["split"] in ("eval", "final")]
+    test = [(r["step"], -r["test_elbo"]) for r in rows if r["split"] in ("eval", "final")]
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
     ax.plot(*zip(*train), lw=0.8, label="train -ELBO (batch average)")
     ax.plot(*zip(*test), "o-", label="test -ELBO")

@@ -1,8 +1,11 @@
-"""Shared base config: data / model / train / optim / eval / checkpoint.
+"""Shared base configs: one per engine, holding only what that engine reads.
 
-Family configs call `get_base_config()`, set `family` and `model`, override
-fields, and return `lock(config)`: a locked ConfigDict refuses unknown keys
-and wrong types, so a mistyped `--config.x=...` fails instead of adding a key.
+Stepped families (trained by minibatch updates) call `get_base_config()`: data / model /
+train / optim / eval / evals / checkpoint. One-call families (closed forms, EM) call
+`get_fit_base_config()`: data / model / eval / train.progress, no optimizer or checkpoint
+schedule they would ignore. Family configs set `family` and `model`, override fields, add the
+keys only they read, and return `lock(config)`: a locked ConfigDict refuses unknown keys and
+wrong types, so a mistyped or ignored `--config.x=...` fails instead of changing nothing.
 """
 
 import ml_collections
@@ -10,22 +13,40 @@ import ml_collections
 from jaxgen.eval.options import default_options as default_eval_options
 
 
+def _data_section() -> ml_collections.ConfigDict:
+    d = ml_collections.ConfigDict()
+    d.name = "digits"  # see jaxgen/data/sources.py
+    d.dir = ""  # idx files for mnist / fashion_mnist; default $JAXGEN_DATA_DIR
+    d.tfds_dir = ""  # where TFDS keeps prepared datasets; default $TFDS_DATA_DIR or ~/tensorflow_datasets
+    d.download = True  # download the idx files when they are not found locally
+    d.binarize = False  # binary data: training images drawn x ~ Bernoulli(pixel); the test split is fixed
+    d.toy_seed = 0
+    d.toy_train_size = 50_000
+    d.toy_test_size = 10_000
+    return d
+
+
+def get_fit_base_config() -> ml_collections.ConfigDict:
+    """What the one-call engine reads (jaxgen/train/one_call.py)."""
+    c = ml_collections.ConfigDict()
+    c.family = ""
+    c.seed = 0
+    c.data = _data_section()
+    c.model = ml_collections.ConfigDict()
+    c.train = ml_collections.ConfigDict({"progress": True})
+    c.eval = ml_collections.ConfigDict({"num_samples": 64})  # images in the PNG sample grid
+    return c
+
+
 def get_base_config() -> ml_collections.ConfigDict:
+    """What the stepped engine reads (jaxgen/train/stepped.py)."""
     c = ml_collections.ConfigDict()
     c.family = ""
     c.seed = 0
 
-    c.data = ml_collections.ConfigDict()
-    c.data.name = "digits"  # see jaxgen/data/sources.py
-    c.data.dir = ""  # idx files for mnist / fashion_mnist; default $JAXGEN_DATA_DIR
-    c.data.tfds_dir = ""  # where TFDS keeps prepared datasets; default $TFDS_DATA_DIR or ~/tensorflow_datasets
-    c.data.download = True  # download the idx files when they are not found locally
-    c.data.binarize = False  # dynamic binarisation (x ~ Bernoulli(pixel) at every draw)
+    c.data = _data_section()
     c.data.batch_size = 128  # global, over all devices
     c.data.eval_batch_size = 500
-    c.data.toy_seed = 0
-    c.data.toy_train_size = 50_000
-    c.data.toy_test_size = 10_000
 
     c.model = ml_collections.ConfigDict()
 
@@ -53,9 +74,6 @@ def get_base_config() -> ml_collections.ConfigDict:
     c.eval.num_examples = 0  # 0: the whole test split
     c.eval.num_samples = 64  # images in each PNG sample grid
     c.eval.use_ema = True  # evaluate EMA params when train.ema_decay > 0
-    c.eval.iwae_samples = 10  # k of the periodic IWAE bound
-    c.eval.final_iwae_samples = 100  # k of the final IWAE bound
-    c.eval.iwae_chunk = 50  # importance samples per pass (memory)
 
     # Sample-quality metrics after training (experiments.evaluate's options; off by default).
     c.evals = default_eval_options()

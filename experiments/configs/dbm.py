@@ -14,12 +14,12 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import get_base_config, lock
+from experiments.configs.base import get_fit_base_config, lock
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     arg = arg or "digits"
-    c = get_base_config()
+    c = get_fit_base_config()
     c.family = "dbm"
     c.model = ml_collections.ConfigDict({
         "hidden": (500, 1000),
@@ -40,7 +40,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         "gibbs_steps": 1_000,  # Gibbs sweeps per sample grid
     })
     c.data.binarize = True
-    c.data.batch_size = 100
+    c.data.batch_size = 100  # of the minibatch CD / PCD updates (this family alone reads it)
     c.eval.num_samples = 100
     if arg == "mnist":
         c.data.name = "mnist"

@@ -15,7 +15,7 @@ Run:
 import ml_collections
 
 from experiments.configs import gan
-from experiments.configs.base import lock, shrink_for_smoke
+from experiments.configs.base import shrink_for_smoke
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -51,7 +51,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         c.train.ema_decay = 0.9
     else:
         raise ValueError(f"unknown dcgan config variant {arg!r}; expected mnist, fashion_mnist, cifar10, smoke")
-    return lock(c)
+    return gan.finish(c)
 
 
 VARIANTS = ("mnist", "fashion_mnist", "cifar10", "smoke")

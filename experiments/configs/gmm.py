@@ -13,12 +13,12 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import get_base_config, lock
+from experiments.configs.base import get_fit_base_config, lock
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     arg = arg or "grid25"
-    c = get_base_config()
+    c = get_fit_base_config()
     c.family = "gmm"
     c.model = ml_collections.ConfigDict({
         "num_components": (25,),  # several: one fit each, the lowest BIC is kept (gmm_select_k.md)

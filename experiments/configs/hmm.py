@@ -15,12 +15,12 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import get_base_config, lock
+from experiments.configs.base import get_fit_base_config, lock
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     arg = arg or "digits"
-    c = get_base_config()
+    c = get_fit_base_config()
     c.family = "hmm"
     c.model = ml_collections.ConfigDict({
         "num_states": 20,

@@ -12,12 +12,12 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import get_base_config, lock
+from experiments.configs.base import get_fit_base_config, lock
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     arg = arg or "ring8"
-    c = get_base_config()
+    c = get_fit_base_config()
     c.family = "kde"
     c.model = ml_collections.ConfigDict({
         "kernel": "gaussian",  # gaussian, tophat, epanechnikov or exponential

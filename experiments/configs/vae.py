@@ -36,6 +36,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c = get_base_config()
     c.family = "vae"
     _model(c)
+    c.eval.iwae_samples = 10  # k of the periodic IWAE bound (the test log-likelihood's estimator)
+    c.eval.final_iwae_samples = 100  # k of the final IWAE bound
+    c.eval.iwae_chunk = 50  # importance samples per pass (memory)
     if arg == "digits":
         c.data.name = "digits"
         c.data.batch_size = 100

@@ -31,16 +31,16 @@ def _images(train: dict, test: dict, num_bins: int, num_classes: int) -> Loaded:
 
 
 def _idx_dataset(name: str):
-    def load(data_config) -> Loaded:
+    def load(options: dict) -> Loaded:
         from jaxgen.data import tfds_builders  # imports TFDS only when needed
 
-        arrays = tfds_builders.load_arrays(name, data_config.dir, data_config.tfds_dir, data_config.download)
+        arrays = tfds_builders.load_arrays(name, options["dir"], options["tfds_dir"], options["download"])
         return _images(arrays["train"], arrays["test"], 256, 10)
 
     return load
 
 
-def _digits(data_config) -> Loaded:
+def _digits(options: dict) -> Loaded:
     """1797 8x8 images with 17 grey levels (0..16); the last 297 are the test split."""
     from sklearn.datasets import load_digits
 
@@ -53,12 +53,12 @@ def _digits(data_config) -> Loaded:
 
 
 def _tfds(name: str):
-    def load(data_config) -> Loaded:
+    def load(options: dict) -> Loaded:
         import tensorflow_datasets as tfds
 
         out = {}
         for split in ("train", "test"):
-            source = tfds.data_source(name, split=split, data_dir=data_config.tfds_dir or None, download=False)
+            source = tfds.data_source(name, split=split, data_dir=options["tfds_dir"] or None, download=False)
             records = source.__getitems__(list(range(len(source))))
             out[split] = {"image": np.stack([r["image"] for r in records])}
             out[split]["label"] = np.asarray([r.get("label", 0) for r in records], np.int32)
@@ -70,10 +70,10 @@ def _tfds(name: str):
 
 
 def _toy(name: str):
-    def load(data_config) -> Loaded:
-        key = jax.random.key(data_config.toy_seed)
-        train = np.asarray(toy.SAMPLERS[name](jax.random.fold_in(key, 0), data_config.toy_train_size))
-        test = np.asarray(toy.SAMPLERS[name](jax.random.fold_in(key, 1), data_config.toy_test_size))
+    def load(options: dict) -> Loaded:
+        key = jax.random.key(options["toy_seed"])
+        train = np.asarray(toy.SAMPLERS[name](jax.random.fold_in(key, 0), options["toy_train_size"]))
+        test = np.asarray(toy.SAMPLERS[name](jax.random.fold_in(key, 1), options["toy_test_size"]))
         spec = DataSpec((2,), 0, None, len(train), len(test))
         return Loaded({"x": train}, {"x": test}, spec, None)
 
@@ -94,10 +94,34 @@ def is_known(name: str) -> bool:
     return name in DATASETS or (name.startswith("tfds:") and len(name) > 5)
 
 
+# The data keys each kind of source reads (and the only ones its loader is handed): a key
+# outside its kind's tuple does nothing for that dataset.
+SOURCE_KEYS = {
+    "idx": ("dir", "tfds_dir", "download"),  # mnist, fashion_mnist: idx files prepared into TFDS
+    "tfds": ("tfds_dir",),  # tfds:NAME, prepared beforehand
+    "embedded": (),  # digits (scikit-learn ships it)
+    "toy": ("toy_seed", "toy_train_size", "toy_test_size"),  # generated in JAX
+}
+
+
+def source_kind(name: str) -> str:
+    if name.startswith("tfds:"):
+        return "tfds"
+    if name in toy.SAMPLERS:
+        return "toy"
+    return "embedded" if name == "digits" else "idx"
+
+
+def source_options(data_config) -> dict:
+    """{key: value} of the data keys `data_config.name`'s loader reads (SOURCE_KEYS)."""
+    return {key: data_config[key] for key in SOURCE_KEYS[source_kind(data_config.name)]}
+
+
 def load(data_config) -> Loaded:
     """Load `data_config.name` (see the module docstring for the names)."""
-    if data_config.name.startswith("tfds:"):
-        return _tfds(data_config.name[5:])(data_config)
-    if data_config.name not in DATASETS:
-        raise ValueError(f"config.data.name={data_config.name!r} is unknown; expected one of {sorted(DATASETS)} or 'tfds:NAME'")
-    return DATASETS[data_config.name](data_config)
+    name = data_config.name
+    if name.startswith("tfds:"):
+        return _tfds(name[5:])(source_options(data_config))
+    if name not in DATASETS:
+        raise ValueError(f"config.data.name={name!r} is unknown; expected one of {sorted(DATASETS)} or 'tfds:NAME'")
+    return DATASETS[name](source_options(data_config))

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
 
+from jaxgen.data.errors import DataError
 from jaxgen.data.idx import read_idx
 
 FILES = {
@@ -63,13 +64,13 @@ class _IdxImages(tfds.core.GeneratorBasedBuilder):
         for name, path in paths.items():
             digest = hashlib.md5(path.read_bytes()).hexdigest()
             if self.MD5 and digest != self.MD5[name]:
-                raise ValueError(f"{path}: md5 {digest} does not match the published {self.MD5[name]}")
+                raise DataError(f"{path}: md5 {digest} does not match the published {self.MD5[name]}")
         return {split: self._generate_examples(paths[i], paths[l]) for split, (i, l) in FILES.items()}
 
     def _generate_examples(self, images_path, labels_path):
         images, labels = read_idx(images_path), read_idx(labels_path)
         if len(images) != len(labels):
-            raise ValueError(f"{images_path} has {len(images)} images but {labels_path} {len(labels)} labels")
+            raise DataError(f"{images_path} has {len(images)} images but {labels_path} {len(labels)} labels")
         for i in range(len(labels)):
             yield i, {"image": images[i][..., None], "label": int(labels[i])}
 

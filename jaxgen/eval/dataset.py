@@ -5,8 +5,6 @@ from collections.abc import Callable, Iterable
 import jax
 import numpy as np
 
-from jaxgen import rng as rng_lib
-
 
 def average_over_batches(
     compiled_fn: Callable, params, batches: Iterable[dict], put_batch: Callable, key: jax.Array
@@ -23,20 +21,3 @@ def average_over_batches(
             sums[name] = sums.get(name, 0.0) + float(np.sum(np.asarray(values, np.float64) * mask))
         count += float(mask.sum())
     return {name: total / count for name, total in sums.items()}
-
-
-def evaluate_family(compiled_fns: dict[str, Callable], summarize: Callable, final: bool, params, batcher,
-                    eval_batch_size: int, num_examples: int, put_batch: Callable, key: jax.Array,
-                    finish: Callable | None = None) -> dict[str, float]:
-    """A family's evaluation: each compiled per-example function averaged over the
-    test split (first `num_examples`, 0 = all) with the key stream named after it,
-    then the family's `summarize(averages, final)` and, when given, its
-    `finish(params, key, metrics, final)` (model-level quantities such as log Z)."""
-    out = {}
-    for name, compiled in compiled_fns.items():
-        batches = batcher.test_batches(eval_batch_size, num_examples)
-        avg = average_over_batches(compiled, params, batches, put_batch, rng_lib.stream(key, name))
-        out.update(summarize(avg, final))
-    if finish is not None:
-        out.update(finish(params, rng_lib.stream(key, "finish"), out, final))
-    return out

@@ -31,7 +31,6 @@ def default_options() -> ml_collections.ConfigDict:
         "num_samples": 10_000,
         "memorization_samples": 2_000,
         "likelihood_repeats": 3,
-        "likelihood_final": True,  # the family's final test evaluation (e.g. IWAE k=1000); False: the periodic one
         "likelihood_examples": 0,  # test examples per repeat; 0: config.eval.num_examples of the run
         "kid_subsets": 100,
         "kid_subset_size": 1_000,
@@ -58,7 +57,9 @@ def errors(options, net_given: bool = False) -> list[str]:
         out.append(f"evals.num_samples={options.num_samples}: need at least 10")
     if options.likelihood_examples < 0:
         out.append(f"evals.likelihood_examples={options.likelihood_examples}: must be >= 0")
-    if options.likelihood_repeats < 1 or options.kid_subsets < 2 or options.batch_size < 1:
-        out.append(f"evals.likelihood_repeats={options.likelihood_repeats} / kid_subsets={options.kid_subsets} / "
-                   f"batch_size={options.batch_size}: need >= 1 / >= 2 / >= 1")
+    minimum = {"likelihood_repeats": 1, "kid_subsets": 2, "kid_subset_size": 2, "batch_size": 1, "cas_epochs": 1,
+               "memorization_samples": 1, "seed": 0}
+    for name, low in minimum.items():
+        if options[name] < low:
+            out.append(f"evals.{name}={options[name]}: must be >= {low}")
     return out

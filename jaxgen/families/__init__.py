@@ -14,6 +14,7 @@ from jaxgen.families import boltzmann_fits as b
 from jaxgen.families import density_fits as d
 from jaxgen.families.aae import build_aae, validate_aae
 from jaxgen.families.base import Family, FamilyEntry
+from jaxgen.families.bernoulli_mixture import fit_bernoulli_mixture_config, validate_bernoulli_mixture
 from jaxgen.families.classifier import build_classifier, validate_classifier
 from jaxgen.families.gan import build_gan, validate_gan
 from jaxgen.families.pix2pix import build_pix2pix, validate_pix2pix
@@ -28,6 +29,7 @@ FAMILIES: dict[str, FamilyEntry] = {
     "classifier": FamilyEntry(validate_classifier, build=build_classifier),  # feature nets of the metrics
     "rbm": FamilyEntry(validate_rbm, build=build_rbm),  # contrastive divergence; AIS log-likelihood
     "gmm": FamilyEntry(d.validate_gmm, fit=d.fit_gmm_config),
+    "bernoulli_mixture": FamilyEntry(validate_bernoulli_mixture, fit=fit_bernoulli_mixture_config),
     "kde": FamilyEntry(d.validate_kde, fit=d.fit_kde_config),
     "ppca": FamilyEntry(d.validate_ppca, fit=d.fit_ppca_config),
     "hmm": FamilyEntry(d.validate_hmm, fit=d.fit_hmm_config),

@@ -67,14 +67,13 @@ def build_aae(config, spec: DataSpec) -> Family:
         codes, nll = model.reconstruction(params, batch["x"])
         labels = batch["label"] if model.label_prior else None
         prior = model.prior_sample(key, batch["index"], labels)
-        return {"reconstruction": nll, "d_real": model._d(params, prior, labels), "d_fake": model._d(params, codes, labels)}
+        return {"reconstruction": nll, "d_real": model.discriminator_output(params, prior, labels), "d_fake": model.discriminator_output(params, codes, labels)}
 
     return Family(
         init_params=model.init,
         step=adversarial_step(config, model),
-        eval_fns=lambda final: {"test": test_fn},
-        summarize=lambda avg, final: dict(avg),
         sample=model.sample,
+        diagnostics=test_fn,
         ema_keys=("generator",),
         artifacts=make_artifacts(model),
     )

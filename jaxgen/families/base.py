@@ -8,6 +8,7 @@ from typing import Any
 import optax
 
 from jaxgen.data.pipeline import DataSpec
+from jaxgen.eval.likelihood import Likelihood
 from jaxgen.losses.adversarial import clip_weights
 from jaxgen.train.adversarial import AdversarialStep
 from jaxgen.train.one_call import Fitter
@@ -21,19 +22,23 @@ class Family:
 
     init_params: Callable  # (key, batch) -> params
     step: Step
-    eval_fns: Callable[[bool], dict[str, Callable]]  # final? -> {name: (params, batch, key) -> {metric: [B]}}
-    summarize: Callable[[dict[str, float], bool], dict[str, float]]  # (averages, final?) -> reported metrics
-    sample: Callable | None = None  # (params, key, n) -> [n, *shape] in [0, 1] (images) or raw (2-D)
+    # (params, key, n, labels=None) -> [n, *shape] in [0, 1] (images) or raw (2-D data); a
+    # conditional family draws labels[i] for sample i (cycling 0, 1, ... when None), an
+    # unconditional one refuses labels.
+    sample: Callable | None = None
+    # final? -> the test log-likelihood (jaxgen/eval/likelihood.py): per example in nats, with
+    # its kind and estimator; final evaluations may use a costlier estimator (IWAE k, AIS betas).
+    likelihood: Callable[[bool], Likelihood] | None = None
+    # (params, batch, key) -> {name: [B]}: per-example monitors on the test split (discriminator
+    # outputs, reconstruction error, accuracy, modes), averaged and passed to `summarize`.
+    diagnostics: Callable | None = None
+    summarize: Callable[[dict[str, float]], dict[str, float]] = dict
     # Top-level params entries the EMA tracks (None: all); evaluation swaps them in.
     ema_keys: tuple[str, ...] | None = None
     # Examples per step in units of config.data.batch_size (k discriminator minibatches).
     batch_multiplier: int = 1
     # (params, key, loaded data, workdir) -> {name: path}: extra figures written after training.
     artifacts: Callable | None = None
-    # (params, key, reported metrics, final?) -> more metrics, once per evaluation after the
-    # per-example averages: quantities of the whole model, e.g. an RBM's AIS log Z and the test
-    # log-likelihood it turns the averaged free energies into.
-    finish_eval: Callable | None = None
 
 
 def adversarial_step(config, objective, d_steps: int = 1, weight_clip: float = 0.0) -> AdversarialStep:

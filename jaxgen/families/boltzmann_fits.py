@@ -14,8 +14,8 @@ from jaxgen.classical.dbm import ais_log_partition as dbm_ais_log_partition
 from jaxgen.classical.dbm import fit_dbm, pretrain_dbm
 from jaxgen.classical.dbn import fit_dbn
 from jaxgen.classical.rbm import ais_log_partition, base_rate_rbm
-from jaxgen.train.one_call import FitData, FitResult
 from jaxgen.sampling.ais import beta_schedule
+from jaxgen.train.one_call import FitData, FitResult
 from jaxgen.train.optim import schedule
 
 SCHEDULES = ("linear", "sigmoid", "salakhutdinov_murray")  # of the AIS temperatures

@@ -18,13 +18,13 @@ def build_classifier(config, spec: DataSpec) -> Family:
     step = GradientStep(classifier.make_loss_fn(model), make_optimizer(config.optim, config.train.num_steps),
                         config.train.ema_decay)
 
-    def summarize(avg, final):
+    def summarize(avg):
         return {"test_accuracy": avg["accuracy"], "test_nll": avg["nll"]}
 
     return Family(
         init_params=lambda key, batch: model.init(key, batch["x"]),
         step=step,
-        eval_fns=lambda final: {"test": classifier.make_eval_fn(model)},
+        diagnostics=classifier.make_eval_fn(model),
         summarize=summarize,
     )
 

@@ -51,10 +51,10 @@ def make_model(config, spec: DataSpec) -> gan.GAN:
 
 def build_gan(config, spec: DataSpec) -> Family:
     model = make_model(config, spec)
-    modes, mode_std = None, 0.0  # [M, 2] mode centres of a toy mixture, and their std
+    modes, mode_std, min_count = None, 0.0, 1  # [M, 2] mode centres of a toy mixture, their std
     if config.data.name in toy.MODES:
         modes_fn, mode_std = toy.MODES[config.data.name]
-        modes = modes_fn()
+        modes, min_count = modes_fn(), config.eval.mode_min_count
     num_eval = min(config.eval.num_examples or spec.num_test, spec.num_test)
 
     def test_fn(params, batch, key):
@@ -62,8 +62,8 @@ def build_gan(config, spec: DataSpec) -> Family:
         labels = batch["label"] if model.conditional else None
         fake, _ = model.generate(params["generator"], z, labels)
         real = model.to_model(batch["x"])
-        out_fake, _ = model._discriminate(params["discriminator"], fake, labels, None, update_stats=False)
-        out_real, _ = model._discriminate(params["discriminator"], real, labels, None, update_stats=False)
+        out_fake, _ = model.discriminate(params["discriminator"], fake, labels, None, update_stats=False)
+        out_real, _ = model.discriminate(params["discriminator"], real, labels, None, update_stats=False)
         if model.loss == "began":  # report reconstruction energies, the quantity BEGAN's D outputs mean
             out = {"d_real": adv.began_energy(real, out_real), "d_fake": adv.began_energy(fake, out_fake)}
         else:
@@ -72,19 +72,19 @@ def build_gan(config, spec: DataSpec) -> Family:
             out.update(modes_lib.mode_indicators(fake, modes, mode_std))
         return out
 
-    def summarize(avg, final):
+    def summarize(avg):
         out = {"d_real": avg["d_real"], "d_fake": avg["d_fake"]}
         if modes is not None:
             counts = [avg[f"mode_{j}"] * num_eval for j in range(modes.shape[0])]
-            out.update(modes_lib.summarize_counts(np.round(counts), num_eval, config.eval.mode_min_count))
+            out.update(modes_lib.summarize_counts(np.round(counts), num_eval, min_count))
         return out
 
     return Family(
         init_params=model.init,
         step=adversarial_step(config, model, config.model.d_steps, config.model.weight_clip),
-        eval_fns=lambda final: {"test": test_fn},
-        summarize=summarize,
         sample=model.sample,
+        diagnostics=test_fn,
+        summarize=summarize,
         ema_keys=("generator",),
         batch_multiplier=config.model.d_steps,
         artifacts=make_artifacts(model),

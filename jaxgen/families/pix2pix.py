@@ -43,9 +43,7 @@ def build_pix2pix(config, spec: DataSpec) -> Family:
     return Family(
         init_params=model.init,
         step=adversarial_step(config, model),
-        eval_fns=lambda final: {"test": test_fn},
-        summarize=lambda avg, final: dict(avg),
-        sample=None,
+        diagnostics=test_fn,
         ema_keys=("generator",),
         artifacts=artifacts,
     )

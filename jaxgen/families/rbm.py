@@ -7,9 +7,9 @@ and data parallelism apply unchanged. Each example's chain has its own key folde
 index, so results do not depend on the device layout. With `model.persistent` (PCD, Tieleman
 2008) the negative phase instead continues `model.num_chains` persistent chains by k sweeps
 per update: a `PersistentStep` whose carry (the chains) is checkpointed with the run; the
-chains start at the base-rate means and each gets its own key. Evaluation averages -F(v) over the test
-set, then `finish_eval` estimates log Z by AIS (Salakhutdinov & Murray 2008) and reports the
-test log-likelihood -F - log Z with the AIS standard error.
+chains start at the base-rate means and each gets its own key. The test log-likelihood
+-F(v) - log Z is an estimate: log Z by AIS (Salakhutdinov & Murray 2008), computed once per
+evaluation, its standard error added in quadrature to the test images' sampling error.
 """
 
 import math
@@ -20,6 +20,7 @@ import jax.numpy as jnp
 from jaxgen import rng as rng_lib
 from jaxgen.classical.rbm import RBM, VISIBLE, ais_log_partition, base_rate_rbm
 from jaxgen.data.pipeline import DataSpec
+from jaxgen.eval.likelihood import Likelihood
 from jaxgen.families.base import Family
 from jaxgen.sampling.ais import beta_schedule
 from jaxgen.train.optim import make_optimizer
@@ -87,7 +88,6 @@ def build_rbm(config, spec: DataSpec) -> Family:
     m = config.model
     visible = m.visible
     num_dims = math.prod(spec.shape)
-    num_test = spec.num_test if config.eval.num_examples <= 0 else min(spec.num_test, config.eval.num_examples)
     tx = make_optimizer(config.optim, config.train.num_steps)
     if m.persistent:
         step = PersistentStep(make_persistent_loss_fn(visible, m.cd_k, m.weight_decay), tx,
@@ -104,39 +104,35 @@ def build_rbm(config, spec: DataSpec) -> Family:
         # does not depend on it, so its gradient is 0 and every optimizer leaves it in place
         return {"w": w, "a": a, "b": jnp.zeros(m.num_hidden), "base_a": base}
 
-    def eval_fn(params, batch, key):
-        rbm = _rbm(params, visible)
-        v = _flat(batch["x"])
-        neg_f = -rbm.free_energy(v)
-        return {"neg_free_energy": neg_f, "neg_free_energy_sq": neg_f**2, "recon_error": _recon_error(rbm, v)}
+    def diagnostics(params, batch, key):
+        return {"test_recon_error": _recon_error(_rbm(params, visible), _flat(batch["x"]))}
 
-    def summarize(avg, final):
-        # spread of -F(v) over test images (second moment accumulated in float64 by the evaluator)
-        sd = math.sqrt(max(avg["neg_free_energy_sq"] - avg["neg_free_energy"] ** 2, 0.0))
-        return {"test_neg_free_energy": avg["neg_free_energy"], "test_neg_free_energy_sd": sd,
-                "test_recon_error": avg["recon_error"]}
+    def likelihood(final: bool) -> Likelihood | None:
+        num_betas = m.ais_betas if final else m.ais_betas_periodic
+        if visible != "bernoulli" or num_betas == 0:
+            return None
+        betas = beta_schedule(num_betas, m.ais_schedule)
 
-    def finish_eval(params, key, metrics, final):
-        if visible != "bernoulli" or (not final and m.ais_betas_periodic == 0):
-            return {}
-        betas = beta_schedule(m.ais_betas if final else m.ais_betas_periodic, m.ais_schedule)
-        rbm = _rbm(params, visible)
-        res = jax.jit(lambda k: ais_log_partition(rbm, k, betas, m.ais_chains, params["base_a"]))(key)
-        log_z, se = float(res.log_z), float(res.stderr)
-        ll = metrics["test_neg_free_energy"] - log_z
-        # error bar of the test mean: AIS error of log Z and sampling error over the test
-        # images, independent, added in quadrature
-        images_se = metrics["test_neg_free_energy_sd"] / math.sqrt(num_test)
-        return {"log_z": log_z, "log_z_se": se, "test_log_likelihood": ll,
-                "test_log_likelihood_se": math.sqrt(se**2 + images_se**2),
-                "test_bpd": -ll / (num_dims * math.log(2.0))}
+        def prepare(params, key):
+            res = jax.jit(lambda k: ais_log_partition(_rbm(params, visible), k, betas, m.ais_chains,
+                                                      params["base_a"]))(key)
+            return res.log_z, {"log_z": float(res.log_z), "log_z_se": float(res.stderr)}
 
-    def sample(params, key, n):
+        def log_prob(params, batch, key, log_z):
+            neg_f = -_rbm(params, visible).free_energy(_flat(batch["x"]))
+            return {"log_prob": neg_f - log_z, "neg_free_energy": neg_f}
+
+        return Likelihood("estimate", "ais", log_prob,
+                          {"ais_betas": num_betas, "ais_chains": m.ais_chains, "ais_schedule": m.ais_schedule},
+                          prepare=prepare, shared_se="log_z_se", dequantization="none (binary data)")
+
+    def sample(params, key, n, labels=None):
+        if labels is not None:
+            raise ValueError("labels were given to an unconditional RBM")
         rbm = _rbm(params, visible)
         return rbm.sample(key, n, m.sample_steps).reshape((n,) + tuple(spec.shape))
 
-    return Family(init_params=init_params, step=step, eval_fns=lambda final: {"test": eval_fn},
-                  summarize=summarize, sample=sample, finish_eval=finish_eval)
+    return Family(init_params=init_params, step=step, sample=sample, likelihood=likelihood, diagnostics=diagnostics)
 
 
 def validate_rbm(config, shape: tuple[int, ...] | None, errors: list[str]) -> None:

@@ -1,8 +1,8 @@
-"""The VAE family: a gradient step on the negative ELBO, IWAE evaluation."""
-
-import math
+"""The VAE family: a gradient step on the negative ELBO; the test log-likelihood is the IWAE
+bound (k importance samples; the ELBO is reported beside it)."""
 
 from jaxgen.data.pipeline import DataSpec
+from jaxgen.eval.likelihood import Likelihood
 from jaxgen.families.base import Family
 from jaxgen.models import observations, vae
 from jaxgen.train.optim import make_optimizer
@@ -23,25 +23,42 @@ def build_vae(config, spec: DataSpec) -> Family:
     )
     step = GradientStep(vae.make_loss_fn(model, obs, m.beta), make_optimizer(config.optim, config.train.num_steps),
                         config.train.ema_decay)
-    num_dims = math.prod(spec.shape)
+    sample = vae.make_sample_fn(model, obs)
 
-    def eval_fns(final: bool):
+    def likelihood(final: bool) -> Likelihood:
         k = config.eval.final_iwae_samples if final else config.eval.iwae_samples
-        return {"test": vae.make_bound_fn(model, obs, k, min(config.eval.iwae_chunk, k))}
+        bound = vae.make_bound_fn(model, obs, k, min(config.eval.iwae_chunk, k))
 
-    def summarize(avg: dict[str, float], final: bool) -> dict[str, float]:
-        k = config.eval.final_iwae_samples if final else config.eval.iwae_samples
-        out = {"nelbo": -avg["elbo"], f"niwae_{k}": -avg["iwae"]}
-        out.update({f"{name}_bpd": v / (num_dims * math.log(2.0)) for name, v in list(out.items())})
-        return out
+        def log_prob(params, batch, key, stats):
+            out = bound(params, batch, key)
+            return {"log_prob": out["iwae"], "elbo": out["elbo"]}
+
+        return Likelihood("lower_bound", "iwae", log_prob, {"k": k}, dequantization=_dequantization(config, spec))
 
     return Family(
         init_params=lambda key, batch: vae.init_params(model, key, batch),
         step=step,
-        eval_fns=eval_fns,
-        summarize=summarize,
-        sample=vae.make_sample_fn(model, obs),
+        sample=lambda params, key, n, labels=None: _unconditional(sample, params, key, n, labels),
+        likelihood=likelihood,
     )
+
+
+def _dequantization(config, spec: DataSpec) -> str:
+    """How the observation model meets the data, stated with every likelihood."""
+    name = config.model.likelihood
+    if config.data.binarize:
+        return "none (binary data)"
+    if name == "discretized_logistic":
+        return f"none (discrete likelihood over {spec.num_bins} levels)"
+    if name == "gaussian":
+        return "none: a density on the scaled values, not a discrete likelihood"
+    return "none: Bernoulli cross-entropy on grey levels, not a likelihood"
+
+
+def _unconditional(sample, params, key, n, labels):
+    if labels is not None:
+        raise ValueError("labels were given to an unconditional VAE")
+    return sample(params, key, n)
 
 
 def validate_vae(config, shape: tuple[int, ...] | None, errors: list[str]) -> None:

@@ -88,7 +88,8 @@ class AAE:
         means = mixture_means(self.num_components, self.code_dim, self.mixture_radius)
         return means[labels] + self.mixture_std * eps
 
-    def _d(self, params, z, labels):
+    def discriminator_output(self, params, z, labels):
+        """[B] discriminator outputs on codes z [B, code_dim] (no statistics update)."""
         return self.discriminator.apply(params["discriminator"], z, labels, update_stats=False)
 
     def _labels(self, batch):
@@ -104,13 +105,13 @@ class AAE:
         labels = self._labels(batch)
         codes = jax.lax.stop_gradient(self.autoencoder.apply(params["generator"], batch["x"], method=Autoencoder.encode))
         prior = self.prior_sample(key, batch["index"], labels)
-        out_real, out_fake = self._d(params, prior, labels), self._d(params, codes, labels)
+        out_real, out_fake = self.discriminator_output(params, prior, labels), self.discriminator_output(params, codes, labels)
         loss = jnp.mean(adv.D_LOSSES[self.loss](out_real, out_fake))
         return loss, ({"d_loss": loss, "d_real": jnp.mean(out_real), "d_fake": jnp.mean(out_fake)}, params)
 
     def g_loss(self, params, batch, key, axis_name=None):
         codes, nll = self.reconstruction(params, batch["x"])
-        adversarial = adv.G_LOSSES[self.loss](self._d(params, codes, self._labels(batch)))
+        adversarial = adv.G_LOSSES[self.loss](self.discriminator_output(params, codes, self._labels(batch)))
         loss = jnp.mean(nll + self.adversarial_weight * adversarial)
         return loss, ({"g_loss": loss, "reconstruction": jnp.mean(nll), "g_adversarial": jnp.mean(adversarial)},
                       params)
@@ -119,6 +120,10 @@ class AAE:
         """Codes -> images in [0, 1] (Bernoulli means)."""
         return jax.nn.sigmoid(self.autoencoder.apply(params["generator"], z, method=Autoencoder.decode))
 
-    def sample(self, params: dict, key: Array, n: int) -> Array:
-        labels = jnp.arange(n) % self.num_components if (self.label_prior and self.prior == "mixture") else None
+    def sample(self, params: dict, key: Array, n: int, labels: Array | None = None) -> Array:
+        """n decoded prior samples; a label prior cycles its components 0, 1, ... unless `labels` are given."""
+        if labels is not None and not self.label_prior:
+            raise ValueError("labels were given to an AAE without a label prior")
+        if labels is None and self.label_prior and self.prior == "mixture":
+            labels = jnp.arange(n) % self.num_components
         return self.decode(params, self.prior_sample(key, jnp.arange(n), labels))

@@ -84,7 +84,8 @@ class GAN:
         """z [B, Z] -> (samples in model space, generator variables)."""
         return apply(self.generator.clone(axis_name=axis_name), g_vars, z, labels)
 
-    def _discriminate(self, d_vars, x, labels, axis_name, update_stats=True):
+    def discriminate(self, d_vars, x, labels, axis_name, update_stats=True):
+        """(D's outputs [B], updated D variables) on x [B, ...]; `update_stats` moves batch-norm statistics."""
         module = self.discriminator
         if "axis_name" in {f.name for f in dataclasses.fields(module)}:
             module = module.clone(axis_name=axis_name)
@@ -92,7 +93,7 @@ class GAN:
 
     def _critic(self, d_vars, labels):
         """x -> [B] with the current D, no state update (for gradient penalties)."""
-        return lambda x: self._discriminate(d_vars, x, labels, None, update_stats=False)[0]
+        return lambda x: self.discriminate(d_vars, x, labels, None, update_stats=False)[0]
 
     def _noise(self, key: Array, batch: dict) -> Array:
         return rng_lib.example_normal(rng_lib.stream(key, "z"), batch["index"], (self.latent_dim,))
@@ -105,8 +106,8 @@ class GAN:
         fake, g_vars = self.generate(params["generator"], self._noise(key, batch), labels, axis_name)
         fake = jax.lax.stop_gradient(fake)
         d_vars = params["discriminator"]
-        out_real, d_vars = self._discriminate(d_vars, real, labels, axis_name)
-        out_fake, d_vars = self._discriminate(d_vars, fake, labels, axis_name)
+        out_real, d_vars = self.discriminate(d_vars, real, labels, axis_name)
+        out_fake, d_vars = self.discriminate(d_vars, fake, labels, axis_name)
         new = {**params, "generator": g_vars, "discriminator": d_vars}
         metrics = {}
         if self.loss == "began":
@@ -152,7 +153,7 @@ class GAN:
     def g_loss(self, params: dict, batch: dict, key: Array, axis_name: str | None = None):
         labels = self._labels(batch)
         fake, g_vars = self.generate(params["generator"], self._noise(key, batch), labels, axis_name)
-        out_fake, _ = self._discriminate(params["discriminator"], fake, labels, axis_name)
+        out_fake, _ = self.discriminate(params["discriminator"], fake, labels, axis_name)
         if self.loss == "began":
             per_example = adv.began_g_loss(adv.began_energy(fake, out_fake))
         elif self.loss == "lsgan":

@@ -23,15 +23,31 @@ def _positive(errors: list[str], key: str, value) -> None:
 
 
 def check(config, num_devices: int | None = None) -> None:
-    """Raise ConfigError listing every impossible value in `config`."""
+    """Raise ConfigError listing every impossible value in `config`: the data section, the
+    stepped engine's sections (train, optim, eval, checkpoint) for a stepped family, the
+    evals section where there is one, then the family's own checks."""
     errors: list[str] = []
     if config.family not in FAMILIES:
         errors.append(f"config.family={config.family!r}: unknown; expected one of {sorted(FAMILIES)}")
-    data, train, optim = config.data, config.train, config.optim
+    data = config.data
     if not sources.is_known(data.name):
         errors.append(f"config.data.name={data.name!r}: unknown dataset; expected one of {sorted(sources.DATASETS)} "
                       "or 'tfds:NAME'")
-    _positive(errors, "data.batch_size", data.batch_size)
+    if "batch_size" in data:
+        _positive(errors, "data.batch_size", data.batch_size)
+    if config.family in FAMILIES and FAMILIES[config.family].engine == "stepped":
+        _check_stepped(config, num_devices, errors)
+    _positive(errors, "eval.num_samples", config.eval.num_samples)
+    if "evals" in config:
+        errors.extend(eval_options.errors(config.evals))
+    if config.family in FAMILIES:
+        FAMILIES[config.family].validate(config, sources.SHAPES.get(data.name), errors)
+    if errors:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(errors))
+
+
+def _check_stepped(config, num_devices: int | None, errors: list[str]) -> None:
+    data, train, optim = config.data, config.train, config.optim
     _positive(errors, "data.eval_batch_size", data.eval_batch_size)
     if train.parallel not in PARALLEL:
         errors.append(f"config.train.parallel={train.parallel!r}: expected one of {sorted(PARALLEL)}")
@@ -56,6 +72,10 @@ def check(config, num_devices: int | None = None) -> None:
     _positive(errors, "optim.lr", optim.lr)
     if optim.warmup_steps < 0:
         errors.append(f"config.optim.warmup_steps={optim.warmup_steps}: must be >= 0")
+    for section in [k for k in ("optim", "d_optim") if k in config]:
+        if config[section].weight_decay > 0 and config[section].name != "adamw":
+            errors.append(f"config.{section}.weight_decay={config[section].weight_decay}: only adamw decays weights "
+                          f"(config.{section}.name={config[section].name!r}); set name='adamw' or weight_decay=0")
     if optim.grad_clip_norm < 0:
         errors.append(f"config.optim.grad_clip_norm={optim.grad_clip_norm}: must be >= 0 (0 turns clipping off)")
     for key in ("eval.every_steps", "checkpoint.every_steps"):
@@ -63,10 +83,3 @@ def check(config, num_devices: int | None = None) -> None:
         if config[section][name] < 0:
             errors.append(f"config.{key}={config[section][name]}: must be >= 0 (0: only at the end)")
     _positive(errors, "checkpoint.keep", config.checkpoint.keep)
-    _positive(errors, "eval.num_samples", config.eval.num_samples)
-    if "evals" in config:
-        errors.extend(eval_options.errors(config.evals))
-    if config.family in FAMILIES:
-        FAMILIES[config.family].validate(config, sources.SHAPES.get(data.name), errors)
-    if errors:
-        raise ConfigError("invalid config:\n  " + "\n  ".join(errors))

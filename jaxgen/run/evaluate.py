@@ -22,13 +22,14 @@ from tqdm import tqdm
 import jaxgen
 from jaxgen import data as data_lib
 from jaxgen import rng as rng_lib
+from jaxgen.data import protocol as test_protocol
 from jaxgen.data import sources, toy
 from jaxgen.data.pipeline import to_model_input
 from jaxgen.eval import cas, images, memorization, neighbours, report, suite
 from jaxgen.eval import features as features_lib
+from jaxgen.eval import likelihood as likelihood_lib
 from jaxgen.eval import modes as modes_lib
 from jaxgen.eval import options as options_lib
-from jaxgen.eval.dataset import evaluate_family
 from jaxgen.families import FAMILIES
 from jaxgen.run import workdirs
 from jaxgen.run.features import load_classifier
@@ -78,20 +79,31 @@ def _generate(family, params, key, n: int, chunk: int, bar, num_classes: int = 0
 
 
 def _likelihood(family, config, loaded, params, key, options, bar) -> dict[str, float]:
-    final, limit = options.likelihood_final, options.likelihood_examples or config.eval.num_examples
+    """The family's test log-likelihood under the protocol, `likelihood_repeats` times with
+    independent keys: the mean of each metric and its standard error over the repeats."""
+    spec = family.likelihood(True) if family.likelihood is not None else None
+    if spec is None:
+        raise ValueError(f"family {config.family!r} reports no test log-likelihood with this config")
+    limit = options.likelihood_examples or config.eval.num_examples
+    test = test_protocol.test_set(loaded.test, loaded.scale, config.data.name, config.data.binarize, loaded.spec.num_bins,
+                             limit)
     batcher = data_lib.Batcher(loaded.train, loaded.test, config.data.batch_size, config.seed, loaded.scale,
                                config.data.binarize, 0, 1)
-    fns = {name: jax.jit(fn) for name, fn in family.eval_fns(final).items()}
+    compiled = jax.jit(spec.log_prob)
     runs = []
     for r in range(options.likelihood_repeats):
-        runs.append(evaluate_family(fns, family.summarize, final, params, batcher, config.data.eval_batch_size, limit,
-                                    lambda b: b, jax.random.fold_in(key, r), family.finish_eval))
+        result = likelihood_lib.evaluate(spec, compiled, params, test,
+                                         batcher.test_batches(config.data.eval_batch_size, limit),
+                                         jax.random.fold_in(key, r))
+        runs.append(result.metrics())
         bar.update(1)
-    result = {}
+    out = {}
     for name in runs[0]:
+        if name.endswith("_se"):
+            continue
         mean, se = suite.mean_and_stderr([r[name] for r in runs])
-        result[name], result[f"{name}_se"] = mean, se
-    return result
+        out[name], out[f"{name}_repeats_se"] = mean, se
+    return out
 
 
 def evaluate(options, out_dir: str, workdir: str | None = None, real_data=None, progress: bool = True,
@@ -197,10 +209,9 @@ def evaluate(options, out_dir: str, workdir: str | None = None, real_data=None, 
         lbar = tqdm(total=options.likelihood_repeats, desc="likelihood repeats", disable=not progress)
         results.update(_likelihood(family, config, loaded, params, rng_lib.stream(key, "likelihood"), options, lbar))
         lbar.close()
-        which = "final" if options.likelihood_final else "periodic"
         examples = options.likelihood_examples or config.eval.num_examples or "all"
         notes.append(f"likelihood: mean and standard error over {options.likelihood_repeats} repeats of the "
-                     f"family's {which} test evaluation ({examples} test examples) with independent keys")
+                     f"family's final test log-likelihood estimator ({examples} test examples) with independent keys")
     results["seconds"] = time.perf_counter() - t0
     with open(os.path.join(out_dir, "metrics.json"), "w") as f:
         json.dump({"metrics": results, "protocol": protocol.__dict__}, f, indent=2)

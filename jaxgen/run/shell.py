@@ -45,7 +45,7 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float]:
             f"config.data.batch_size={config.data.batch_size}: {step_batch} examples per step (x"
             f"{family.batch_multiplier} minibatches) is more than the {loaded.spec.num_train} training examples")
     workdirs.write(workdir, config, loaded.spec, test)
-    return stepped.train(config, workdir, family, loaded, after_training=_sample_metrics(config, workdir))
+    return stepped.train(config, workdir, family, loaded, test, after_training=_sample_metrics(config, workdir))
 
 
 def _sample_metrics(config, workdir: str):

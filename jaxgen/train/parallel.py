@@ -46,9 +46,11 @@ class MeshParallel:
         fn = functools.partial(step_fn, axis_name=None)
         return jax.jit(fn, in_shardings=(self.replicated, self.data_sharding), out_shardings=(self.replicated, self.replicated), donate_argnums=0)
 
-    def compile_eval(self, fn) -> Any:
-        """fn(params, batch, key) -> per-example outputs, sharded like the batch."""
-        return jax.jit(fn, in_shardings=(self.replicated, self.data_sharding, self.replicated), out_shardings=self.data_sharding)
+    def compile_eval(self, fn, num_extra: int = 0) -> Any:
+        """fn(params, batch, key, *extra) -> per-example outputs, sharded like the batch; the
+        `num_extra` trailing arguments (e.g. a log Z computed once per evaluation) replicated."""
+        shardings = (self.replicated, self.data_sharding) + (self.replicated,) * (1 + num_extra)
+        return jax.jit(fn, in_shardings=shardings, out_shardings=self.data_sharding)
 
 
 class PmapParallel:
@@ -78,8 +80,8 @@ class PmapParallel:
         fn = functools.partial(step_fn, axis_name=AXIS)
         return jax.pmap(fn, axis_name=AXIS, devices=self.devices, donate_argnums=0)
 
-    def compile_eval(self, fn) -> Any:
-        return self._mesh.compile_eval(fn)
+    def compile_eval(self, fn, num_extra: int = 0) -> Any:
+        return self._mesh.compile_eval(fn, num_extra)
 
     def put_eval_batch(self, batch: dict) -> dict:
         return self._mesh.put_batch(batch)

@@ -18,7 +18,8 @@ import jaxgen
 from jaxgen import data as data_lib
 from jaxgen import rng as rng_lib
 from jaxgen.eval import images
-from jaxgen.eval.dataset import evaluate_family
+from jaxgen.eval import likelihood as likelihood_lib
+from jaxgen.eval.dataset import average_over_batches
 from jaxgen.train import parallel
 from jaxgen.train import state as state_lib
 from jaxgen.train.checkpoint import Checkpointer, abstract
@@ -44,13 +45,28 @@ def _check_finite(pending_steps: list[int], pending: list[dict]) -> None:
             )
 
 
-def _evaluate(compiled_fns: dict, family, par, params, batcher, config, key, final: bool) -> dict[str, float]:
-    """Average the family's per-example eval functions over the test split.
-    `compiled_fns` caches the jitted functions across evaluations."""
-    if final not in compiled_fns:
-        compiled_fns[final] = {name: par.compile_eval(fn) for name, fn in family.eval_fns(final).items()}
-    return evaluate_family(compiled_fns[final], family.summarize, final, params, batcher, config.data.eval_batch_size,
-                           config.eval.num_examples, par.put_eval_batch, key, family.finish_eval)
+def _evaluate(cache: dict, family, par, params, batcher, test, config, key, final: bool) -> dict[str, float]:
+    """The family's diagnostics averaged over the test split and its test log-likelihood under the
+    protocol (`test`); `cache` keeps the compiled functions across evaluations. Returns the flat
+    metrics and, in cache["likelihood_result"], the full result with its protocol."""
+    out: dict[str, float] = {}
+    batches = lambda: batcher.test_batches(config.data.eval_batch_size, config.eval.num_examples)
+    if family.diagnostics is not None:
+        if "diagnostics" not in cache:
+            cache["diagnostics"] = par.compile_eval(family.diagnostics)
+        avg = average_over_batches(cache["diagnostics"], params, batches(), par.put_eval_batch,
+                                   rng_lib.stream(key, "diagnostics"))
+        out.update(family.summarize(avg))
+    spec = family.likelihood(final) if family.likelihood is not None else None
+    cache["likelihood_result"] = None
+    if spec is not None:
+        if ("likelihood", final) not in cache:
+            cache[("likelihood", final)] = par.compile_eval(spec.log_prob, num_extra=1)
+        result = likelihood_lib.evaluate(spec, cache[("likelihood", final)], params, test, batches(),
+                                         rng_lib.stream(key, "likelihood"), par.put_eval_batch)
+        cache["likelihood_result"] = result
+        out.update(result.metrics())
+    return out
 
 
 def _write_samples(sample_fn, params, key, config, spec, writer, workdir, step, test_x) -> str | None:
@@ -66,9 +82,11 @@ def _write_samples(sample_fn, params, key, config, spec, writer, workdir, step, 
     return path
 
 
-def train(config, workdir: str, family, loaded: data_lib.Loaded, after_training=None) -> dict[str, float]:
+def train(config, workdir: str, family, loaded: data_lib.Loaded, test, after_training=None) -> dict[str, float]:
     """Train `family` (a jaxgen.families.Family built from `config`) on `loaded` in `workdir`,
-    resuming from its checkpoints, and evaluate it. `after_training(writer, step)` runs once the
+    resuming from its checkpoints, and evaluate it; its test log-likelihood is measured on the
+    protocol's test set `test` (jaxgen/data/protocol.py) and written with its protocol to
+    workdir/likelihood.json. `after_training(writer, step)` runs once the
     final checkpoint is written and may return more final metrics (the shell's evaluators).
 
     Returns the final evaluation metrics, also written to workdir/final_metrics.json.
@@ -114,7 +132,7 @@ def train(config, workdir: str, family, loaded: data_lib.Loaded, after_training=
         return s.params
 
     compiled_evals: dict = {}
-    sample_fn = jax.jit(family.sample, static_argnums=2) if family.sample is not None else None
+    sample_fn = jax.jit(family.sample, static_argnums=2) if family.sample is not None else None  # labels: default
     pending, pending_steps = [], []
     t_start = t_log = time.perf_counter()
     for step in range(start, num_steps):
@@ -139,7 +157,7 @@ def train(config, workdir: str, family, loaded: data_lib.Loaded, after_training=
             save(done)
         every = config.eval.every_steps
         if every > 0 and done % every == 0 and done != num_steps:
-            results = _evaluate(compiled_evals, family, par, eval_params(), batcher, config,
+            results = _evaluate(compiled_evals, family, par, eval_params(), batcher, test, config,
                                 jax.random.fold_in(eval_key, done), False)
             writer.write(done, "eval", results)
             _write_samples(sample_fn, eval_params(), jax.random.fold_in(sample_key, done), config, spec, writer, workdir,
@@ -147,8 +165,11 @@ def train(config, workdir: str, family, loaded: data_lib.Loaded, after_training=
     progress.close()
     train_seconds = time.perf_counter() - t_start
     save(num_steps)
-    results = _evaluate(compiled_evals, family, par, eval_params(), batcher, config,
+    results = _evaluate(compiled_evals, family, par, eval_params(), batcher, test, config,
                         jax.random.fold_in(eval_key, num_steps), True)
+    if is_main and compiled_evals.get("likelihood_result") is not None:
+        with open(os.path.join(workdir, "likelihood.json"), "w") as f:
+            json.dump(compiled_evals["likelihood_result"].to_json(), f, indent=2)
     writer.write(num_steps, "final", results)
     sample_path = _write_samples(sample_fn, eval_params(), jax.random.fold_in(sample_key, num_steps), config, spec,
                                  writer, workdir, num_steps, loaded.test["x"])

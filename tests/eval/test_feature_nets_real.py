@@ -11,9 +11,10 @@ from experiments.configs import classifier
 from jaxgen import data as data_lib
 from jaxgen.data.pipeline import to_model_input
 from jaxgen.eval import features, metrics
-from jaxgen.run.evaluate import evaluate, real_data_config
 from jaxgen.eval.options import default_options
 from jaxgen.run import train_and_evaluate
+from jaxgen.run.evaluate import evaluate, real_data_config
+from jaxgen.run.features import load_classifier
 
 
 @pytest.mark.integration

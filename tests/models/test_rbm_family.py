@@ -1,6 +1,7 @@
 """The RBM family in the one loop: the CD surrogate's gradient is the CD estimate, and the
 AIS log Z it reports matches the exact one of the trained (small) RBM."""
 
+import json
 import shutil
 
 import jax
@@ -98,9 +99,15 @@ def test_smoke_run_reports_ais_log_z_near_the_exact_value(tmp_path):
     v = np.concatenate([np.asarray(b["x"])[b["mask"] > 0].reshape(int(b["mask"].sum()), -1) for b in batches])
     neg_f = -np.asarray(RBM(jnp.asarray(p["w"]), jnp.asarray(p["a"]), jnp.asarray(p["b"])).free_energy(jnp.asarray(v)))
     np.testing.assert_allclose(neg_f.mean(), results["test_neg_free_energy"], rtol=1e-5)
-    expected_se = np.sqrt(results["log_z_se"] ** 2 + neg_f.var() / len(neg_f))
+    expected_se = np.sqrt(results["log_z_se"] ** 2 + neg_f.var(ddof=1) / len(neg_f))
     np.testing.assert_allclose(results["test_log_likelihood_se"], expected_se, rtol=1e-3)
     assert (tmp_path / "samples" / "step_0000060.png").exists()
+    # the result carries its protocol: the fixed test binarisation's checksum, kind and estimator
+    from jaxgen.data import protocol
+
+    saved = json.loads((tmp_path / "likelihood.json").read_text())
+    assert saved["test"]["test_checksum"] == protocol.checksum(v.reshape(-1, 8, 8, 1))
+    assert saved["kind"] == "estimate" and saved["settings"]["ais_betas"] == 2_000
 
 
 def test_bad_rbm_config_is_named():

@@ -18,8 +18,10 @@ from jaxgen.run import checks as config_checks
 from jaxgen.run import train_and_evaluate as fit_and_evaluate
 from jaxgen.train.checkpoint import load_latest
 from jaxgen.train.one_call import fit_data
+from tests.run.config_reads import read_keys, recording
+from tests.run.test_config_keys import CHECKS, unread
 
-FIT_CONFIGS = ["gmm", "kde", "ppca", "hmm", "bayes_classifier", "dbn", "dbm"]
+FIT_CONFIGS = ["gmm", "bernoulli_mixture", "kde", "ppca", "hmm", "bayes_classifier", "dbn", "dbm"]
 
 
 def _config(module, variant):
@@ -36,8 +38,19 @@ def test_every_variant_passes_the_checks(module, variant):
 
 @pytest.mark.parametrize("module", FIT_CONFIGS)
 def test_smoke_fit_writes_everything_and_is_not_redone(module, tmp_path):
+    """... and reads every key: each variant's keys are read by the recorded smoke fit (shell,
+    engine, data and fitter) or by the family's checks (tests/run/test_config_keys.py for why)."""
     workdir = tmp_path / module
-    metrics = fit_and_evaluate(_config(module, "smoke"), str(workdir))
+    smoke = _config(module, "smoke")
+    with recording(smoke) as reads:
+        metrics = fit_and_evaluate(smoke, str(workdir))
+    for variant in importlib.import_module(f"experiments.configs.{module}").VARIANTS:
+        config = _config(module, variant)
+        with recording(config) as checked:
+            config_checks.check(config, num_devices=1)
+        used = read_keys(reads, ("",), exclude=CHECKS) | read_keys(checked, ("",), exclude=CHECKS)
+        missing = unread(config, used)
+        assert not missing, f"{module}.py:{variant} sets keys the run never reads: {sorted(missing)}"
     assert metrics and all(math.isfinite(v) for v in metrics.values()), metrics
     assert (workdir / "samples.png").exists() and (workdir / "config.json").exists()
     rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
@@ -91,3 +104,22 @@ def test_bad_values_are_refused_before_writing(module, changes, message, tmp_pat
     with pytest.raises(config_checks.ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         fit_and_evaluate(config, str(tmp_path / "run"))
     assert not (tmp_path / "run").exists()
+
+
+def test_bernoulli_mixture_reports_the_exact_log_likelihood_on_the_protocol_test_set(tmp_path):
+    """Recomputed here from the checkpoint with NumPy on the protocol's fixed binarisation."""
+    from jaxgen.data import protocol
+
+    config = _config("bernoulli_mixture", "smoke")
+    metrics = fit_and_evaluate(config, str(tmp_path))
+    state, _, _ = load_latest(str(tmp_path))
+    log_w, logits = (np.asarray(state[k], np.float64) for k in ("log_weights", "logits"))
+    loaded = data_lib.load(config.data)
+    test = protocol.test_set(loaded.test, loaded.scale, "digits", True, 17)
+    x = test.x.reshape(len(test.x), -1).astype(np.float64)
+    log_mu, log_1m = -np.logaddexp(0, -logits), -np.logaddexp(0, logits)
+    joint = x @ log_mu.T + (1 - x) @ log_1m.T + log_w
+    reference = np.logaddexp.reduce(joint, axis=1)
+    np.testing.assert_allclose(metrics["test_log_likelihood"], reference.mean(), rtol=1e-5)
+    np.testing.assert_allclose(metrics["test_bpd"], -reference.mean() / (64 * math.log(2)), rtol=1e-5)
+    assert json.loads((tmp_path / "test_set.json").read_text())["test_checksum"] == test.checksum

@@ -2,6 +2,7 @@
 pmap), kill-and-resume, broken-checkpoint fallback, NaN stop, sweeps."""
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -18,7 +19,7 @@ def test_smoke_run_through_launcher_writes_artefacts(tmp_path):
     workdir = tmp_path / "run"
     result = run(launch_args(workdir, "--config.train.num_steps=1", "--config.checkpoint.every_steps=1"))
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Final metrics: nelbo=" in result.stdout and "Checkpoints:" in result.stdout
+    assert "Final metrics: test_log_likelihood=" in result.stdout and "Checkpoints:" in result.stdout
     assert json.loads((workdir / "config.json").read_text())["family"] == "vae"
     lines = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
     assert {line["split"] for line in lines} == {"train", "final"}
@@ -26,7 +27,13 @@ def test_smoke_run_through_launcher_writes_artefacts(tmp_path):
     assert (workdir / "samples" / "step_0000001.png").stat().st_size > 0
     assert os.listdir(workdir / "checkpoints") == ["1"]
     final = json.loads((workdir / "final_metrics.json").read_text())
-    assert final["nelbo"] > 0 and final["niwae_8"] <= final["nelbo"] + 1.0
+    # both bound the log-probability of discrete data (17 grey levels), so both are <= 0; bits/dim
+    # is the bound per pixel in bits (8x8 digits)
+    assert final["test_elbo"] < 0 and final["test_log_likelihood"] < 0
+    assert final["test_bpd"] == pytest.approx(-final["test_log_likelihood"] / (64 * math.log(2)), rel=1e-9)
+    saved = json.loads((workdir / "likelihood.json").read_text())
+    assert saved["kind"] == "lower_bound" and saved["settings"] == {"k": 8}
+    assert saved["test"]["num_bins"] == 17 and saved["test"]["test_examples"] == 100
 
 
 def test_one_device_equals_four_devices_jit_and_pmap(tmp_path):
@@ -115,7 +122,7 @@ def test_sweep_product_writes_one_table(tmp_path):
         cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     table = (tmp_path / "sweep_results.md").read_text().splitlines()
-    assert len(table) == 2 + 4 and "nelbo" in table[0] and "optim.lr" in table[0]
+    assert len(table) == 2 + 4 and "test_log_likelihood" in table[0] and "optim.lr" in table[0]
     assert len((tmp_path / "sweep_results.csv").read_text().splitlines()) == 5
     assert len([d for d in os.listdir(tmp_path) if d[:3].isdigit()]) == 4
 
