@@ -14,9 +14,9 @@ import sys
 
 from jaxgen.eval import suite
 from jaxgen.eval.options import NEEDS_FEATURES, default_options
-from jaxgen.run.evaluate import evaluate
+from jaxgen.run.evaluate import default_metrics, evaluate
 
-IMAGE_METRICS = NEEDS_FEATURES  # the default: every metric of images and a feature net
+IMAGE_METRICS = NEEDS_FEATURES  # every metric of images and a feature net
 
 
 def main(argv=None) -> None:
@@ -26,10 +26,11 @@ def main(argv=None) -> None:
     src.add_argument("--workdir", help="a run directory (config.json + checkpoints)")
     src.add_argument("--real", metavar="DATA", help="evaluate real test images of DATA against its training set")
     p.add_argument("--out", help="output directory (default WORKDIR/eval)")
-    p.add_argument("--metrics", default="", help=f"comma-separated subset of {suite.METRICS}; default: the image "
-                   "metrics, plus 'likelihood' for the VAE")
+    p.add_argument("--metrics", default="", help=f"comma-separated subset of {suite.METRICS}; default: every one "
+                   "that applies (the test log-likelihood where the family reports one, the image metrics with a "
+                   "--feature_net, mode coverage on ring8 / grid25)")
     p.add_argument("--no_progress", action="store_true")
-    flagged = [name for name in defaults if name != "metrics"]
+    flagged = [name for name in defaults if name not in ("metrics", "every_steps")]
     for name in flagged:
         p.add_argument(f"--{name}", type=type(defaults[name]), default=defaults[name])
     args = p.parse_args(argv)
@@ -39,7 +40,10 @@ def main(argv=None) -> None:
     if args.metrics:
         options.metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
     else:
-        options.metrics = IMAGE_METRICS + (("likelihood",) if args.workdir and _family(args.workdir) == "vae" else ())
+        try:
+            options.metrics = default_metrics(args.workdir, bool(options.feature_net))
+        except (ValueError, FileNotFoundError) as err:
+            sys.exit(f"error: {err}")
     out = args.out or (f"{args.workdir}/eval" if args.workdir else None)
     if out is None:
         p.error("--out is required with --real")
@@ -50,15 +54,6 @@ def main(argv=None) -> None:
     for k, v in result["metrics"].items():
         print(f"{k:32s} {v:.6g}" if isinstance(v, float) else f"{k:32s} {v}")
     print(f"Report: {result['report']['markdown']} / {result['report']['html']}")
-
-
-def _family(workdir: str) -> str:
-    from jaxgen.run.evaluate import load_config
-
-    try:
-        return load_config(workdir).family
-    except FileNotFoundError:
-        return ""
 
 
 if __name__ == "__main__":

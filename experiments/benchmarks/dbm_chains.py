@@ -18,13 +18,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.configs import dbm as dbm_configs
 from jaxgen import data as data_lib
-from jaxgen.classical.dbm import DBM
 from jaxgen.data import protocol
 from jaxgen.data.pipeline import to_model_input
 from jaxgen.eval import images
-from jaxgen.train.checkpoint import load_latest
+from jaxgen.run import evaluate
 
 
 def main() -> None:
@@ -32,9 +30,8 @@ def main() -> None:
     parser.add_argument("--workdir", default="runs/fits/dbm_mnist")
     parser.add_argument("--chains", type=int, default=100)
     args = parser.parse_args()
-    params = load_latest(args.workdir)[0]
-    dbm = DBM(**{k: jnp.asarray(params[k]) for k in ("w1", "w2", "a", "b1", "b2")})
-    config = dbm_configs.get_config("mnist")
+    config = evaluate.load_config(args.workdir)
+    dbm = evaluate.load_params(args.workdir, config, evaluate.build_family(args.workdir, config))[0]["model"]
     loaded = data_lib.load(config.data)
     base_rate = to_model_input(loaded.train["x"], loaded.scale).reshape(len(loaded.train["x"]), -1).mean(0)
     test = protocol.test_set(loaded.test, loaded.scale, config.data.name, True, loaded.spec.num_bins).x

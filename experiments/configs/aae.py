@@ -50,6 +50,16 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         c.model.code_dim = 2
         c.model.prior = "mixture"
         c.model.label_prior = arg == "mnist_label"
+    elif arg == "digits":
+        c.data.name = "digits"
+        c.data.batch_size = 50
+        c.data.eval_batch_size = 297
+        c.model.hidden = c.model.d_hidden = (256, 256)
+        c.train.num_steps = 3_000
+        c.eval.every_steps = 1_000
+        c.eval.num_examples = 0
+        c.eval.num_samples = 64
+        c.checkpoint.every_steps = 1_000
     elif arg == "smoke":
         shrink_for_smoke(c, "digits", 32)
         c.model.code_dim = 2
@@ -57,8 +67,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         c.model.label_prior = True
         c.model.hidden = c.model.d_hidden = (16,)
     else:
-        raise ValueError(f"unknown aae config variant {arg!r}; expected mnist, mnist_mixture, mnist_label, smoke")
+        raise ValueError(f"unknown aae config variant {arg!r}; expected {VARIANTS}")
     return lock(c)
 
 
-VARIANTS = ("mnist", "mnist_mixture", "mnist_label", "smoke")
+VARIANTS = ("mnist", "mnist_mixture", "mnist_label", "digits", "smoke")

@@ -55,8 +55,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         c.eval.num_examples = 0  # all 10,000 test images
         c.eval.num_samples = 100
         c.checkpoint.every_steps = 5_000
-    elif arg == "digits":
+    elif arg in ("digits", "digits_pcd"):
         c.data.name = "digits"
+        c.model.persistent = arg == "digits_pcd"
         c.data.batch_size = 50
         c.data.eval_batch_size = 297
         c.model.num_hidden = 64
@@ -81,4 +82,4 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     return lock(c)
 
 
-VARIANTS = ("mnist", "mnist_cd25", "mnist_pcd", "digits", "smoke", "smoke_pcd")
+VARIANTS = ("mnist", "mnist_cd25", "mnist_pcd", "digits", "digits_pcd", "smoke", "smoke_pcd")

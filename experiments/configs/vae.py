@@ -50,6 +50,17 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         c.eval.final_iwae_samples = 1000
         c.eval.iwae_chunk = 100
         c.checkpoint.every_steps = 1_000
+    elif arg == "digits_binary":
+        c.data.name = "digits"
+        c.data.binarize = True
+        c.data.batch_size = 100
+        c.data.eval_batch_size = 297
+        _model(c, latent_dim=8, hidden=(256, 256))
+        c.train.num_steps = 3_000
+        c.eval.every_steps = 1_000
+        c.eval.final_iwae_samples = 1000
+        c.eval.iwae_chunk = 100
+        c.checkpoint.every_steps = 1_000
     elif arg in ("mnist", "mnist_conv"):
         c.data.name = "mnist"
         c.data.binarize = True
@@ -80,8 +91,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         c.eval.final_iwae_samples = 8
         c.eval.iwae_chunk = 4
     else:
-        raise ValueError(f"unknown vae config variant {arg!r}; expected digits, mnist, mnist_conv, fashion_mnist, smoke")
+        raise ValueError(f"unknown vae config variant {arg!r}; expected {VARIANTS}")
     return lock(c)
 
 
-VARIANTS = ("digits", "mnist", "mnist_conv", "fashion_mnist", "smoke")
+VARIANTS = ("digits", "digits_binary", "mnist", "mnist_conv", "fashion_mnist", "smoke")

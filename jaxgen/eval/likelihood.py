@@ -23,7 +23,6 @@ import numpy as np
 from jaxgen.data.protocol import TestSet
 
 KINDS = ("exact", "lower_bound", "estimate")
-PROTOCOL_KEYS = ("data", "test_checksum", "test_examples", "dequantization")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +44,10 @@ class Likelihood:
     prepare: Callable[[Any, jax.Array], tuple[Any, dict[str, float]]] | None = None
     shared_se: str | None = None
     dequantization: str = "none"  # how discrete data met a density (stated in every result)
+    # log_prob is (a bound on or estimate of) the discrete log-probability of the stored test
+    # values (binary pixels, grey levels); False: a density of continuous values (2-D data, or a
+    # Gaussian on scaled pixels), which is never put beside a discrete one.
+    discrete: bool = True
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -61,13 +64,14 @@ class LikelihoodResult:
     settings: dict[str, Any]
     test: dict[str, Any]  # TestSet.describe()
     dequantization: str
+    discrete: bool
     extra: dict[str, float]  # other per-example values, averaged over the test set (e.g. the ELBO)
     model: dict[str, float]  # prepare's model-level reports (e.g. log_z, log_z_se)
 
     def protocol(self) -> dict[str, Any]:
         """What must agree for two results to be compared."""
         return {"data": self.test["data"], "test_checksum": self.test["test_checksum"],
-                "test_examples": self.test["test_examples"], "dequantization": self.dequantization}
+                "test_examples": self.test["test_examples"], "discrete": self.discrete}
 
     def comparable(self, other: "LikelihoodResult") -> bool:
         return self.protocol() == other.protocol()
@@ -116,7 +120,8 @@ def evaluate(likelihood: Likelihood, compiled_log_prob: Callable, params, test: 
     dims = math.prod(test.x.shape[1:])
     extra = {name: total / count for name, total in sums.items()}
     return LikelihoodResult(mean, se, -mean / (dims * math.log(2.0)), likelihood.kind, likelihood.estimator,
-                            dict(likelihood.settings), test.describe(), likelihood.dequantization, extra,
+                            dict(likelihood.settings), test.describe(), likelihood.dequantization, likelihood.discrete,
+                            extra,
                             {k: float(v) for k, v in reported.items()})
 
 
@@ -129,13 +134,14 @@ def table(rows: list[tuple[str, LikelihoodResult]]) -> str:
         if not result.comparable(first):
             raise ValueError(f"row {label!r} was measured under protocol {result.protocol()}, row {first_label!r} "
                              f"under {first.protocol()}: likelihoods from different protocols never share a table")
-    lines = ["| model | log-likelihood (nats) | bits/dim | kind | estimator |", "|---|---|---|---|---|"]
+    lines = ["| model | log-likelihood (nats) | bits/dim | kind | estimator | dequantisation |",
+             "|---|---|---|---|---|---|"]
     for label, r in rows:
         settings = ", ".join(f"{k}={v}" for k, v in r.settings.items())
         lines.append(f"| {label} | {r.log_likelihood:.2f} ± {r.se:.2f} | {r.bits_per_dim:.4f} | {r.kind} | "
-                     f"{r.estimator}{f' ({settings})' if settings else ''} |")
+                     f"{r.estimator}{f' ({settings})' if settings else ''} | {r.dequantization} |")
     p = first.protocol()
     lines.append("")
     lines.append(f"Protocol: {p['data']} test set, {p['test_examples']} examples, checksum {p['test_checksum']}, "
-                 f"dequantisation: {p['dequantization']}.")
+                 f"{'discrete log-likelihood of the stored values' if p['discrete'] else 'continuous density'}.")
     return "\n".join(lines) + "\n"

@@ -27,6 +27,7 @@ NEEDS_FEATURES = (*SAMPLE_METRICS, "memorization")
 def default_options() -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict({
         "metrics": (),  # names from METRICS; () = none after training
+        "every_steps": 0,  # also during training, every N steps (0: only after training)
         "feature_net": "",  # workdir of a classifier trained by experiments/configs/classifier.py
         "num_samples": 10_000,
         "memorization_samples": 2_000,
@@ -57,7 +58,7 @@ def errors(options, net_given: bool = False) -> list[str]:
         out.append(f"evals.num_samples={options.num_samples}: need at least 10")
     if options.likelihood_examples < 0:
         out.append(f"evals.likelihood_examples={options.likelihood_examples}: must be >= 0")
-    minimum = {"likelihood_repeats": 1, "kid_subsets": 2, "kid_subset_size": 2, "batch_size": 1, "cas_epochs": 1,
+    minimum = {"every_steps": 0, "likelihood_repeats": 1, "kid_subsets": 2, "kid_subset_size": 2, "batch_size": 1, "cas_epochs": 1,
                "memorization_samples": 1, "seed": 0}
     for name, low in minimum.items():
         if options[name] < low:

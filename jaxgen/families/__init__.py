@@ -4,38 +4,40 @@ Every family is listed here explicitly (no import-time registries), with the eng
 trains it:
 - "stepped" (jaxgen/train/stepped.py): `build(config, spec)` returns a `Family` (base.py): how
   to initialise params, the step kind that updates them, evaluation functions and a sampler.
-- "one_call" (jaxgen/train/one_call.py): `fit(config, FitData, key, report)` returns a
-  `FitResult` (closed forms and EM).
+- "one_call" (jaxgen/train/one_call.py): `build(config, spec)` returns a `OneCallFamily`: a
+  fit (closed forms and EM) and, like a Family, its sampler and test log-likelihood.
 `validate(config, data shape, errors)` appends a message per impossible value before anything
 compiles or writes.
 """
 
-from jaxgen.families import boltzmann_fits as b
+from jaxgen.families import densities
 from jaxgen.families import density_fits as d
 from jaxgen.families.aae import build_aae, validate_aae
-from jaxgen.families.base import Family, FamilyEntry
-from jaxgen.families.bernoulli_mixture import fit_bernoulli_mixture_config, validate_bernoulli_mixture
+from jaxgen.families.base import Family, FamilyEntry, OneCallFamily
+from jaxgen.families.bernoulli_mixture import build_bernoulli_mixture, validate_bernoulli_mixture
 from jaxgen.families.classifier import build_classifier, validate_classifier
+from jaxgen.families.dbm import build_dbm, validate_dbm
+from jaxgen.families.dbn import build_dbn, validate_dbn
 from jaxgen.families.gan import build_gan, validate_gan
 from jaxgen.families.pix2pix import build_pix2pix, validate_pix2pix
 from jaxgen.families.rbm import build_rbm, validate_rbm
 from jaxgen.families.vae import build_vae, validate_vae
 
 FAMILIES: dict[str, FamilyEntry] = {
-    "vae": FamilyEntry(validate_vae, build=build_vae),
-    "gan": FamilyEntry(validate_gan, build=build_gan),  # also DCGAN and conditional GANs (configs dcgan.py, cgan.py)
-    "aae": FamilyEntry(validate_aae, build=build_aae),
-    "pix2pix": FamilyEntry(validate_pix2pix, build=build_pix2pix),
-    "classifier": FamilyEntry(validate_classifier, build=build_classifier),  # feature nets of the metrics
-    "rbm": FamilyEntry(validate_rbm, build=build_rbm),  # contrastive divergence; AIS log-likelihood
-    "gmm": FamilyEntry(d.validate_gmm, fit=d.fit_gmm_config),
-    "bernoulli_mixture": FamilyEntry(validate_bernoulli_mixture, fit=fit_bernoulli_mixture_config),
-    "kde": FamilyEntry(d.validate_kde, fit=d.fit_kde_config),
-    "ppca": FamilyEntry(d.validate_ppca, fit=d.fit_ppca_config),
-    "hmm": FamilyEntry(d.validate_hmm, fit=d.fit_hmm_config),
-    "bayes_classifier": FamilyEntry(d.validate_bayes, fit=d.fit_bayes_config),
-    "dbn": FamilyEntry(b.validate_dbn, fit=b.fit_dbn_config),
-    "dbm": FamilyEntry(b.validate_dbm, fit=b.fit_dbm_config),
+    "vae": FamilyEntry("stepped", build_vae, validate_vae),
+    "gan": FamilyEntry("stepped", build_gan, validate_gan),  # also DCGAN and conditional GANs (dcgan.py, cgan.py)
+    "aae": FamilyEntry("stepped", build_aae, validate_aae),
+    "pix2pix": FamilyEntry("stepped", build_pix2pix, validate_pix2pix),
+    "classifier": FamilyEntry("stepped", build_classifier, validate_classifier),  # feature nets of the metrics
+    "rbm": FamilyEntry("stepped", build_rbm, validate_rbm),  # contrastive divergence; AIS log-likelihood
+    "dbn": FamilyEntry("stepped", build_dbn, validate_dbn),  # greedy layer-wise CD, a phase per layer
+    "dbm": FamilyEntry("stepped", build_dbm, validate_dbm),  # pretraining phases, then PCD
+    "gmm": FamilyEntry("one_call", densities.build_gmm, d.validate_gmm),
+    "bernoulli_mixture": FamilyEntry("one_call", build_bernoulli_mixture, validate_bernoulli_mixture),
+    "kde": FamilyEntry("one_call", densities.build_kde, d.validate_kde),
+    "ppca": FamilyEntry("one_call", densities.build_ppca, d.validate_ppca),
+    "hmm": FamilyEntry("one_call", densities.build_hmm, d.validate_hmm),
+    "bayes_classifier": FamilyEntry("one_call", densities.build_bayes, d.validate_bayes),
 }
 
-__all__ = ["FAMILIES", "Family", "FamilyEntry"]
+__all__ = ["FAMILIES", "Family", "FamilyEntry", "OneCallFamily"]

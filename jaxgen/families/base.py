@@ -1,5 +1,5 @@
-"""What a family hands the run shell: a `Family` for the stepped engine, a fitter for the
-one-call engine, and the table entry naming which."""
+"""What a family hands the run shell: a `Family` for the stepped engine or a `OneCallFamily`
+for the one-call engine, and the table entry naming which."""
 
 import dataclasses
 from collections.abc import Callable
@@ -11,7 +11,6 @@ from jaxgen.data.pipeline import DataSpec
 from jaxgen.eval.likelihood import Likelihood
 from jaxgen.losses.adversarial import clip_weights
 from jaxgen.train.adversarial import AdversarialStep
-from jaxgen.train.one_call import Fitter
 from jaxgen.train.optim import make_optimizer
 from jaxgen.train.steps import Step
 
@@ -39,6 +38,8 @@ class Family:
     batch_multiplier: int = 1
     # (params, key, loaded data, workdir) -> {name: path}: extra figures written after training.
     artifacts: Callable | None = None
+    # The run's length when the family sets it (a multi-phase schedule), else config.train.num_steps.
+    num_steps: int | None = None
 
 
 def adversarial_step(config, objective, d_steps: int = 1, weight_clip: float = 0.0) -> AdversarialStep:
@@ -53,17 +54,33 @@ def adversarial_step(config, objective, d_steps: int = 1, weight_clip: float = 0
 
 
 @dataclasses.dataclass(frozen=True)
-class FamilyEntry:
-    """One row of the family table: exactly one of `build` (stepped engine) or `fit` (one-call)."""
+class OneCallFamily:
+    """What the one-call engine runs (closed forms and EM)."""
 
+    # (FitData, key, report) -> FitResult: the fitted params, fit-specific metrics and tables;
+    # `report(step, metrics)` logs progress rows (EM iterations) as they come.
+    fit: Callable
+    # state dict of the checkpointed params (flax.serialization.to_state_dict) -> params: how
+    # `experiments.evaluate` gets the model back from a workdir. None: not evaluable there.
+    restore: Callable[[dict], Any] | None = None
+    # (params, key, n, labels=None) -> [n, *shape] in [0, 1] (images) or raw (2-D data).
+    sample: Callable | None = None
+    # final? -> the test log-likelihood (jaxgen/eval/likelihood.py), as for stepped families.
+    likelihood: Callable[[bool], Likelihood] | None = None
+    # Fit and test on uniformly dequantised 8-bit images (a continuous density on (k + u) / B,
+    # jaxgen/data/protocol.py) instead of the levels themselves.
+    dequantize: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class FamilyEntry:
+    """One row of the family table: the engine that trains the family, how to build what that
+    engine runs from (config, data spec), and the checks of the family's own config keys."""
+
+    engine: str  # "stepped" (build returns a Family) or "one_call" (build returns a OneCallFamily)
+    build: Callable[[Any, DataSpec], Family | OneCallFamily]
     validate: Callable[[Any, tuple[int, ...] | None, list[str]], None]  # (config, data shape, errors)
-    build: Callable[[Any, DataSpec], Family] | None = None
-    fit: Fitter | None = None
 
     def __post_init__(self):
-        if (self.build is None) == (self.fit is None):
-            raise TypeError("a family entry has exactly one of build (stepped) or fit (one-call)")
-
-    @property
-    def engine(self) -> str:
-        return "stepped" if self.build is not None else "one_call"
+        if self.engine not in ("stepped", "one_call"):
+            raise ValueError(f"engine {self.engine!r}: expected 'stepped' or 'one_call'")

@@ -45,21 +45,21 @@ def fit_gmm_config(config, data: FitData, key, report) -> FitResult:
         params, trace = fit_gmm(jax.random.fold_in(key, i), jnp.asarray(data.x), k, m.covariance_type, m.n_init,
                                 m.max_iter, m.tol, m.reg_covar)
         if len(m.num_components) == 1:
-            _trace_rows(report, trace.log_likelihood, "train_log_likelihood")
+            _trace_rows(report, trace.log_likelihood, "train_log_density")
         row = {"num_components": k, "bic": float(bic(params, data.x)), "aic": float(aic(params, data.x)),
-               "train_log_likelihood": _mean(params.log_prob, data.x),
-               "test_log_likelihood": _mean(params.log_prob, data.x_test), "em_iterations": int(trace.num_iters),
+               "train_log_density": _mean(params.log_prob, data.x),
+               "test_log_density": _mean(params.log_prob, data.x_test), "em_iterations": int(trace.num_iters),
                "converged": float(trace.converged)}
         report(k, {f"k_{name}": v for name, v in row.items() if name != "num_components"})
         rows.append(row)
         if best is None or row["bic"] < best[1]["bic"]:
             best = (params, row)
     params, row = best
-    table = "| K | BIC | AIC | train log-lik | test log-lik | EM iterations |\n|---|---|---|---|---|---|\n" + "".join(
-        f"| {r['num_components']} | {r['bic']:.1f} | {r['aic']:.1f} | {r['train_log_likelihood']:.3f} | "
-        f"{r['test_log_likelihood']:.3f} | {r['em_iterations']} |\n" for r in rows)
-    samples = params.sample(jax.random.fold_in(key, 10_000), config.eval.num_samples)
-    return FitResult(params, row, _as_samples(samples, data), {"gmm_select_k.md": table})
+    table = ("| K | BIC | AIC | train log-density | test log-density | EM iterations |\n|---|---|---|---|---|---|\n"
+             + "".join(f"| {r['num_components']} | {r['bic']:.1f} | {r['aic']:.1f} | {r['train_log_density']:.3f} | "
+                       f"{r['test_log_density']:.3f} | {r['em_iterations']} |\n" for r in rows))
+    return FitResult(params, {k: v for k, v in row.items() if k != "test_log_density"},
+                     tables={"gmm_select_k.md": table})
 
 
 def validate_gmm(config, shape, errors: list[str]) -> None:
@@ -97,9 +97,8 @@ def fit_kde_config(config, data: FitData, key, report) -> FitResult:
         factor = bandwidth_factor(m.bandwidth, *x.shape) if m.bandwidth in BANDWIDTH_RULES else float(m.bandwidth)
         report(1, {"factor": factor})
     params = fit_kde(x, factor, m.kernel)
-    metrics.update(bandwidth_factor=factor, test_log_likelihood=_mean(params.log_prob, data.x_test))
-    samples = params.sample(key, config.eval.num_samples)
-    return FitResult(params, metrics, _as_samples(samples, data))
+    metrics.update(bandwidth_factor=factor)
+    return FitResult(params, metrics)
 
 
 def validate_kde(config, shape, errors: list[str]) -> None:
@@ -126,13 +125,11 @@ def fit_ppca_config(config, data: FitData, key, report) -> FitResult:
     x = jnp.asarray(data.x)
     if m.method == "em":
         params, trace = fit_ppca_em(key, x, m.latent_dim, m.em_iters)
-        _trace_rows(report, trace.log_likelihood, "train_log_likelihood")
+        _trace_rows(report, trace.log_likelihood, "train_log_density")
     else:
         params = fit_ppca(x, m.latent_dim)
-    metrics = {"noise_var": float(params.noise_var), "train_log_likelihood": _mean(params.log_prob, data.x),
-               "test_log_likelihood": _mean(params.log_prob, data.x_test)}
-    samples = params.sample(jax.random.fold_in(key, 1), config.eval.num_samples)
-    return FitResult(params, metrics, _as_samples(samples, data))
+    metrics = {"noise_var": float(params.noise_var), "train_log_density": _mean(params.log_prob, data.x)}
+    return FitResult(params, metrics)
 
 
 def validate_ppca(config, shape, errors: list[str]) -> None:
@@ -160,14 +157,12 @@ def fit_hmm_config(config, data: FitData, key, report) -> FitResult:
     m = config.model
     if len(data.shape) != 3:
         raise ValueError(f"the hmm config reads images as sequences of rows; data of shape {data.shape} is not an image")
-    x, xt = _rows(data.x, data.shape), _rows(data.x_test, data.shape)
+    x = _rows(data.x, data.shape)
     params, trace = fit_hmm(key, jnp.asarray(x), m.num_states, emission="gmm", num_mix=m.num_mix,
                             covariance_type=m.covariance_type, max_iter=m.max_iter, tol=m.tol, reg_covar=m.reg_covar)
-    _trace_rows(report, np.asarray(trace.log_likelihood) / len(x), "train_log_likelihood")
-    metrics = {"baum_welch_iterations": int(trace.num_iters), "train_log_likelihood": _mean(params.log_prob, x),
-               "test_log_likelihood": _mean(params.log_prob, xt)}
-    seqs, _ = params.sample(jax.random.fold_in(key, 1), config.eval.num_samples, data.shape[0])
-    return FitResult(params, metrics, _as_samples(seqs, data))
+    _trace_rows(report, np.asarray(trace.log_likelihood) / len(x), "train_log_density")
+    metrics = {"baum_welch_iterations": int(trace.num_iters), "train_log_density": _mean(params.log_prob, x)}
+    return FitResult(params, metrics)
 
 
 def validate_hmm(config, shape, errors: list[str]) -> None:

@@ -33,7 +33,8 @@ def build_vae(config, spec: DataSpec) -> Family:
             out = bound(params, batch, key)
             return {"log_prob": out["iwae"], "elbo": out["elbo"]}
 
-        return Likelihood("lower_bound", "iwae", log_prob, {"k": k}, dequantization=_dequantization(config, spec))
+        return Likelihood("lower_bound", "iwae", log_prob, {"k": k}, dequantization=_dequantization(config, spec),
+                          discrete=config.data.binarize or m.likelihood == "discretized_logistic")
 
     return Family(
         init_params=lambda key, batch: vae.init_params(model, key, batch),

@@ -60,7 +60,7 @@ def _check_stepped(config, num_devices: int | None, errors: list[str]) -> None:
         value = data[key]
         if value > 0 and value % global_devices:
             errors.append(f"config.data.{key}={value}: not divisible by the device count {global_devices}")
-    if train.num_steps < 0:
+    if "num_steps" in train and train.num_steps < 0:  # (a family with phases sets its own length)
         errors.append(f"config.train.num_steps={train.num_steps}: must be >= 0")
     _positive(errors, "train.log_every", train.log_every)
     if not 0.0 <= train.ema_decay < 1.0:

@@ -40,6 +40,49 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
     return workdirs.load_config(workdir)
 
 
+def build_family(workdir: str, config):
+    """What the family table builds for `workdir`'s run (from its config and data spec); a
+    one-call family whose params cannot be restored is refused here, before any work."""
+    if config.family not in FAMILIES:
+        raise ValueError(f"workdir {workdir!r}: config.family={config.family!r} is not a jaxgen family")
+    family = FAMILIES[config.family].build(config, workdirs.load_spec(workdir))
+    if FAMILIES[config.family].engine == "one_call" and family.restore is None:
+        raise ValueError(f"workdir {workdir!r}: family {config.family!r} keeps no model to evaluate (its results are "
+                         "in final_metrics.json)")
+    return family
+
+
+def default_metrics(workdir: str | None, feature_net: bool) -> tuple[str, ...]:
+    """Every metric that applies: to real data (the floor) the image metrics; to a run the test
+    log-likelihood where its family reports one, the image metrics (with a feature net) and
+    mode coverage (ring8, grid25) where it samples."""
+    if workdir is None:
+        return options_lib.NEEDS_FEATURES
+    config = load_config(workdir)
+    family = build_family(workdir, config)
+    out = ("likelihood",) if family.likelihood is not None and family.likelihood(True) is not None else ()
+    if family.sample is not None:
+        if len(workdirs.load_spec(workdir).shape) == 3 and feature_net:
+            out += options_lib.NEEDS_FEATURES
+        if config.data.name in toy.MODES:
+            out += ("modes",)
+    if not out:
+        raise ValueError(f"workdir {workdir!r}: no metric applies (give --feature_net for the image metrics)")
+    return out
+
+
+def load_params(workdir: str, config, family) -> tuple[object, int]:
+    """The params of `workdir`'s latest checkpoint as its family uses them (EMA entries swapped
+    in for a stepped run that keeps them; a one-call fit restored by its family) and the step."""
+    state, _, step = load_latest(workdir)
+    if FAMILIES[config.family].engine == "one_call":
+        return family.restore(state), step
+    params = state["params"]
+    if config.eval.use_ema and state.get("ema_params") is not None:
+        params = {**params, **state["ema_params"]}
+    return params, step
+
+
 def real_data_config(real_data) -> ml_collections.ConfigDict:
     """A data section for `real_data`: a dataset name, or a dict / ConfigDict with at
     least 'name' (and optionally 'dir', 'tfds_dir', 'download' as in config.data)."""
@@ -81,19 +124,18 @@ def _generate(family, params, key, n: int, chunk: int, bar, num_classes: int = 0
 def _likelihood(family, config, loaded, params, key, options, bar) -> dict[str, float]:
     """The family's test log-likelihood under the protocol, `likelihood_repeats` times with
     independent keys: the mean of each metric and its standard error over the repeats."""
-    spec = family.likelihood(True) if family.likelihood is not None else None
+    spec = family.likelihood(True)
     if spec is None:
         raise ValueError(f"family {config.family!r} reports no test log-likelihood with this config")
-    limit = options.likelihood_examples or config.eval.num_examples
-    test = test_protocol.test_set(loaded.test, loaded.scale, config.data.name, config.data.binarize, loaded.spec.num_bins,
-                             limit)
-    batcher = data_lib.Batcher(loaded.train, loaded.test, config.data.batch_size, config.seed, loaded.scale,
-                               config.data.binarize, 0, 1)
+    one_call = FAMILIES[config.family].engine == "one_call"
+    limit = options.likelihood_examples or (0 if one_call else config.eval.num_examples)
+    test = test_protocol.test_set(loaded.test, loaded.scale, config.data.name, config.data.binarize,
+                                  loaded.spec.num_bins, limit, dequantized=one_call and family.dequantize)
+    batch_size = options.batch_size if one_call else config.data.eval_batch_size
     compiled = jax.jit(spec.log_prob)
     runs = []
     for r in range(options.likelihood_repeats):
-        result = likelihood_lib.evaluate(spec, compiled, params, test,
-                                         batcher.test_batches(config.data.eval_batch_size, limit),
+        result = likelihood_lib.evaluate(spec, compiled, params, test, test.batches(batch_size),
                                          jax.random.fold_in(key, r))
         runs.append(result.metrics())
         bar.update(1)
@@ -107,20 +149,24 @@ def _likelihood(family, config, loaded, params, key, options, bar) -> dict[str, 
 
 
 def evaluate(options, out_dir: str, workdir: str | None = None, real_data=None, progress: bool = True,
-             feature_net: features_lib.FeatureNet | None = None) -> dict:
+             feature_net: features_lib.FeatureNet | None = None, params: tuple | None = None,
+             loaded: data_lib.Loaded | None = None) -> dict:
     """Evaluate `workdir`'s latest checkpoint (or, with real_data, held-out real
     test images: the floor; see real_data_config) and write metrics.json and the
     report to out_dir. `feature_net` (e.g. features.from_function(...)) replaces
-    the classifier named by options.feature_net."""
+    the classifier named by options.feature_net. During training the run shell passes
+    `params` = (params, step) in memory and the `loaded` data."""
     check(options, workdir, real_data, feature_net is not None)
     t0 = time.perf_counter()
     names = tuple(options.metrics)
     if workdir is not None:
         config = load_config(workdir)
         data_config, label = config.data, workdir
-        if config.family not in FAMILIES or FAMILIES[config.family].engine != "stepped":
-            raise ValueError(f"workdir {workdir!r}: family {config.family!r} is fitted in one call; its sample metrics "
-                             "are in its final_metrics.json (evaluating one-call workdirs here is not supported yet)")
+        family = build_family(workdir, config)
+        if family.sample is None and any(m != "likelihood" for m in names):
+            raise ValueError(f"workdir {workdir!r}: family {config.family!r} has no sampler; only 'likelihood' applies")
+        if family.likelihood is None and "likelihood" in names:
+            raise ValueError(f"workdir {workdir!r}: family {config.family!r} reports no test log-likelihood")
     else:
         config = None
         data_config = real_data_config(real_data)
@@ -135,7 +181,7 @@ def evaluate(options, out_dir: str, workdir: str | None = None, real_data=None, 
         raise ValueError(f"metric 'modes' needs a toy mixture with known modes {tuple(toy.MODES)}, not "
                          f"{data_config.name!r}")
     net = feature_net or (load_classifier(options.feature_net) if options.feature_net else None)
-    loaded = data_lib.load(data_config)
+    loaded = loaded or data_lib.load(data_config)
     image = len(loaded.spec.shape) == 3
     os.makedirs(out_dir, exist_ok=True)
     key = jax.random.key(options.seed)
@@ -147,16 +193,12 @@ def evaluate(options, out_dir: str, workdir: str | None = None, real_data=None, 
     notes: list[str] = []
     bar = tqdm(total=n, desc="samples", disable=not progress, unit="img")
     if workdir is not None:
-        family = FAMILIES[config.family].build(config, loaded.spec)
-        if family.sample is None:
-            raise ValueError(f"family {config.family!r} has no sampler: sample metrics do not apply")
-        state, _, step = load_latest(workdir)
-        params = state["params"]
-        if config.eval.use_ema and state.get("ema_params") is not None:
-            params = {**params, **state["ema_params"]}
+        params, step = params if params is not None else load_params(workdir, config, family)
         conditional = config.model.get("conditioning", "none") != "none"
-        samples, labels = _generate(family, params, rng_lib.stream(key, "samples"), n, options.batch_size, bar,
-                                    loaded.spec.num_classes if conditional else 0)
+        samples, labels = (None, None)
+        if family.sample is not None:
+            samples, labels = _generate(family, params, rng_lib.stream(key, "samples"), n, options.batch_size, bar,
+                                        loaded.spec.num_classes if conditional else 0)
         results["checkpoint_step"] = int(step)
     else:
         if n > len(test):
@@ -164,11 +206,12 @@ def evaluate(options, out_dir: str, workdir: str | None = None, real_data=None, 
         samples = test[:n]
         bar.update(n)
     bar.close()
-    figures["samples"] = os.path.join(out_dir, "samples.png")
-    if image:
-        images.save_image_grid(figures["samples"], samples[:100], upscale=images.grid_upscale(samples.shape[1]))
-    else:
-        images.save_scatter(figures["samples"], samples[:2000], reference=test[:2000])
+    if samples is not None:
+        figures["samples"] = os.path.join(out_dir, "samples.png")
+        if image:
+            images.save_image_grid(figures["samples"], samples[:100], upscale=images.grid_upscale(samples.shape[1]))
+        else:
+            images.save_scatter(figures["samples"], samples[:2000], reference=test[:2000])
     if "modes" in names:
         modes_fn, std = toy.MODES[data_config.name]
         min_count = config.eval.get("mode_min_count", 1) if config is not None else 1
@@ -209,7 +252,7 @@ def evaluate(options, out_dir: str, workdir: str | None = None, real_data=None, 
         lbar = tqdm(total=options.likelihood_repeats, desc="likelihood repeats", disable=not progress)
         results.update(_likelihood(family, config, loaded, params, rng_lib.stream(key, "likelihood"), options, lbar))
         lbar.close()
-        examples = options.likelihood_examples or config.eval.num_examples or "all"
+        examples = options.likelihood_examples or config.eval.get("num_examples", 0) or "all"
         notes.append(f"likelihood: mean and standard error over {options.likelihood_repeats} repeats of the "
                      f"family's final test log-likelihood estimator ({examples} test examples) with independent keys")
     results["seconds"] = time.perf_counter() - t0

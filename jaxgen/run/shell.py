@@ -6,8 +6,8 @@ It checks the config (every impossible value named before anything compiles or w
 the data, writes config.json and data_spec.json, looks the family up in the one table
 (jaxgen/families/) and hands it to the engine the table names: stepped (jaxgen/train/stepped.py:
 resume, NaN stop, periodic evaluation, data parallelism) or one-call (jaxgen/train/one_call.py:
-closed forms and EM). After a stepped run the sample metrics of `config.evals` run on its final
-checkpoint (jaxgen/run/evaluate.py).
+closed forms and EM). The metrics of `config.evals` (jaxgen/run/evaluate.py) run on a stepped
+run's params every `evals.every_steps` steps and after training.
 """
 
 import os
@@ -31,35 +31,40 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float]:
         if done is not None:
             return done
     loaded = data_lib.load(config.data)
-    # the whole test split for one-call fits; the first eval.num_examples for stepped runs
-    limit = 0 if entry.engine == "one_call" else config.eval.num_examples
-    test = protocol.test_set(loaded.test, loaded.scale, config.data.name, config.data.binarize, loaded.spec.num_bins,
-                             limit)
-    if entry.engine == "one_call":
-        workdirs.write(workdir, config, loaded.spec, test)
-        return one_call.fit_and_evaluate(config, workdir, entry.fit, loaded)
     family = entry.build(config, loaded.spec)
+    if entry.engine == "one_call":  # the whole test split
+        test = protocol.test_set(loaded.test, loaded.scale, config.data.name, config.data.binarize,
+                                 loaded.spec.num_bins, dequantized=family.dequantize)
+        workdirs.write(workdir, config, loaded.spec, test)
+        return one_call.fit_and_evaluate(config, workdir, family, loaded, test)
+    test = protocol.test_set(loaded.test, loaded.scale, config.data.name, config.data.binarize, loaded.spec.num_bins,
+                             config.eval.num_examples)
     step_batch = config.data.batch_size * family.batch_multiplier
     if step_batch > loaded.spec.num_train:
         raise checks.ConfigError(
             f"config.data.batch_size={config.data.batch_size}: {step_batch} examples per step (x"
             f"{family.batch_multiplier} minibatches) is more than the {loaded.spec.num_train} training examples")
     workdirs.write(workdir, config, loaded.spec, test)
-    return stepped.train(config, workdir, family, loaded, test, after_training=_sample_metrics(config, workdir))
+    return stepped.train(config, workdir, family, loaded, test, hooks=_evaluators(config, workdir, loaded))
 
 
-def _sample_metrics(config, workdir: str):
-    """The evaluators of `config.evals` after training, on the final checkpoint."""
+def _evaluators(config, workdir: str, loaded) -> tuple[stepped.Hook, ...]:
+    """The metrics of `config.evals` (FID, KID, precision / recall, modes, likelihood repeats,
+    ...) on the EMA params every `evals.every_steps` steps (reports in workdir/eval/step_N)
+    and after training (workdir/eval), written to the metrics stream as split 'evals'."""
     if "evals" not in config or not config.evals.metrics:
-        return None
+        return ()
 
-    def run(writer, step: int) -> dict[str, float]:
+    def run(writer, step: int, params, final: bool) -> dict[str, float]:
         from jaxgen.run.evaluate import evaluate
 
-        evals = evaluate(config.evals, os.path.join(workdir, "eval"), workdir=workdir, progress=config.train.progress)
+        out = os.path.join(workdir, "eval") if final else os.path.join(workdir, "eval", f"step_{step:07d}")
+        evals = evaluate(config.evals, out, workdir=workdir, progress=config.train.progress and final,
+                         params=(params, step), loaded=loaded)
         metrics = {k: v for k, v in evals["metrics"].items() if isinstance(v, float)}
         writer.write(step, "evals", metrics)
-        print(f"Evaluation report: {evals['report']['markdown']}")
+        if final:
+            print(f"Evaluation report: {evals['report']['markdown']}")
         return {}
 
-    return run
+    return (stepped.Hook(config.evals.every_steps, run),)

@@ -7,9 +7,12 @@ run is resumable: the step, params, optimizer, EMA and base key are checkpointed
 position is a function of the step (jaxgen/data/pipeline.py). Knows no family by name.
 """
 
+import dataclasses
 import json
 import os
 import time
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import numpy as np
@@ -82,11 +85,22 @@ def _write_samples(sample_fn, params, key, config, spec, writer, workdir, step, 
     return path
 
 
-def train(config, workdir: str, family, loaded: data_lib.Loaded, test, after_training=None) -> dict[str, float]:
+@dataclasses.dataclass(frozen=True)
+class Hook:
+    """An evaluation the run shell hands the engine: `run(writer, step, params, final)` every
+    `every` steps during training (0: never) and once on the final params; returns metrics that
+    the final call adds to the final metrics."""
+
+    every: int
+    run: Callable[[MetricWriter, int, Any, bool], dict[str, float]]
+
+
+def train(config, workdir: str, family, loaded: data_lib.Loaded, test, hooks: tuple[Hook, ...] = ()
+          ) -> dict[str, float]:
     """Train `family` (a jaxgen.families.Family built from `config`) on `loaded` in `workdir`,
     resuming from its checkpoints, and evaluate it; its test log-likelihood is measured on the
     protocol's test set `test` (jaxgen/data/protocol.py) and written with its protocol to
-    workdir/likelihood.json. `after_training(writer, step)` runs once the
+    workdir/likelihood.json. Each of `hooks` runs on its schedule and once the
     final checkpoint is written and may return more final metrics (the shell's evaluators).
 
     Returns the final evaluation metrics, also written to workdir/final_metrics.json.
@@ -114,7 +128,7 @@ def train(config, workdir: str, family, loaded: data_lib.Loaded, test, after_tra
     state = par.put_state(host_state)
     train_step = par.compile_step(family.step)
     writer = MetricWriter(workdir, enabled=is_main)
-    num_steps = config.train.num_steps
+    num_steps = family.num_steps if family.num_steps is not None else config.train.num_steps
     progress = Progress(start, num_steps, enabled=is_main and config.train.progress)
     # XLA:CPU's all-reduce can deadlock when jit steps with collectives are
     # queued asynchronously; block per step there (cheap on CPU).
@@ -162,6 +176,9 @@ def train(config, workdir: str, family, loaded: data_lib.Loaded, test, after_tra
             writer.write(done, "eval", results)
             _write_samples(sample_fn, eval_params(), jax.random.fold_in(sample_key, done), config, spec, writer, workdir,
                            done, loaded.test["x"])
+        for hook in hooks if is_main else ():
+            if hook.every > 0 and done % hook.every == 0 and done != num_steps:
+                hook.run(writer, done, eval_params(), False)
     progress.close()
     train_seconds = time.perf_counter() - t_start
     save(num_steps)
@@ -177,8 +194,8 @@ def train(config, workdir: str, family, loaded: data_lib.Loaded, test, after_tra
         for name, path in family.artifacts(eval_params(), rng_lib.stream(key, "artifacts"), loaded, workdir).items():
             print(f"{name}: {path}")
     ckpt.close()  # waits for the final checkpoint, which the evaluation reads
-    if after_training is not None and is_main:
-        results.update(after_training(writer, num_steps))
+    for hook in hooks if is_main else ():
+        results.update(hook.run(writer, num_steps, eval_params(), True))
     writer.close()
     if is_main:
         with open(os.path.join(workdir, "final_metrics.json"), "w") as f:

@@ -156,13 +156,14 @@ def test_real_mnist_and_fashion_mnist(shared_data, shared_tfds_dir):
 
 def test_protocol_binarises_the_test_split_once_for_every_seed_and_family():
     """The Batcher's test batches (stepped families) and the one-call fit data are the protocol's
-    single binarisation, whatever the run's seed; a prefix keeps the same images."""
+    single binarisation, whatever the run's seed; a prefix keeps the same images; the training
+    split of a one-call fit is binarised by the seed."""
     from experiments import overrides
-    from experiments.configs import dbn
+    from experiments.configs import bernoulli_mixture
     from jaxgen.data import protocol
     from jaxgen.train.one_call import fit_data
 
-    config = dbn.get_config("smoke")
+    config = bernoulli_mixture.get_config("smoke")
     loaded = load(config.data)
     full = protocol.test_set(loaded.test, loaded.scale, "digits", True, 17)
     assert set(np.unique(full.x)) == {0.0, 1.0}
@@ -173,7 +174,7 @@ def test_protocol_binarises_the_test_split_once_for_every_seed_and_family():
         b = Batcher(loaded.train, loaded.test, 10, seed, loaded.scale, binarize=True)
         batched = np.concatenate([t["x"][t["mask"] > 0] for t in b.test_batches(64)])
         np.testing.assert_array_equal(batched, full.x)
-        fit = fit_data(overrides.apply(config, {"seed": seed}), loaded)
+        fit = fit_data(overrides.apply(config, {"seed": seed}), loaded, full)
         np.testing.assert_array_equal(fit.x_test, full.x.reshape(len(full.x), -1))
     prefix = protocol.test_set(loaded.test, loaded.scale, "digits", True, 17, limit=100)
     np.testing.assert_array_equal(prefix.x, full.x[:100])

@@ -122,48 +122,67 @@ def test_cli_runs(runs, tmp_path, capsys):
     assert "fid" in capsys.readouterr().out and os.path.exists(tmp_path / "cli" / "report.html")
 
 
-def test_loop_runs_the_configured_evals_after_training(runs, tmp_path):
-    config = overrides.apply(vae_configs.get_config("smoke"), {
-        "evals.metrics": ("fid", "likelihood"), "evals.feature_net": runs["features"], "evals.num_samples": 50,
-        "evals.likelihood_repeats": 2})
-    train_and_evaluate(config, str(tmp_path / "run"))
+def test_configured_evals_run_during_and_after_training(runs, tmp_path):
+    """FID and the likelihood every 2 steps and after training, in the metrics stream; the FID
+    at step 2 is the one a run stopped at step 2 gets after training (same params, same draws)."""
+    changes = {"evals.metrics": ("fid", "likelihood"), "evals.feature_net": runs["features"],
+               "evals.num_samples": 50, "evals.likelihood_repeats": 2, "evals.every_steps": 2}
+    train_and_evaluate(overrides.apply(vae_configs.get_config("smoke"), changes), str(tmp_path / "run"))
     saved = _json(tmp_path / "run" / "eval" / "metrics.json")
     assert np.isfinite(saved["metrics"]["fid"]) and "test_log_likelihood_repeats_se" in saved["metrics"]
     lines = [json.loads(x) for x in _text(tmp_path / "run" / "metrics.jsonl").splitlines()]
-    assert any(x["split"] == "evals" and "fid" in x for x in lines)
+    evals = {x["step"]: x for x in lines if x["split"] == "evals"}
+    assert sorted(evals) == [2, 4] and os.path.exists(tmp_path / "run" / "eval" / "step_0000002" / "report.md")
+    short = overrides.apply(vae_configs.get_config("smoke"), {**changes, "train.num_steps": 2, "evals.every_steps": 0})
+    train_and_evaluate(short, str(tmp_path / "short"))
+    assert _json(tmp_path / "short" / "eval" / "metrics.json")["metrics"]["fid"] == pytest.approx(evals[2]["fid"],
+                                                                                                  rel=1e-6)
 
 
-def test_cas_separates_true_from_shuffled_labels():
-    from sklearn.datasets import load_digits
+def test_evaluate_a_one_call_fit_workdir(tmp_path):
+    """A GMM workdir: its test log-likelihood from the restored params equals the fit's own
+    (exact, so the same in every repeat) and scipy's mixture density; mode coverage applies."""
+    from scipy.special import logsumexp
+    from scipy.stats import multivariate_normal
 
-    from jaxgen.eval import cas
+    from experiments.configs import gmm
+    from jaxgen import data as data_lib
+    from jaxgen.train.checkpoint import load_latest
 
-    bunch = load_digits()
-    x = (bunch.images / 16.0)[..., None].astype(np.float32)
-    y = bunch.target.astype(np.int32)
-    train_x, train_y, test_x, test_y = x[:1200], y[:1200], x[1200:], y[1200:]
-    key = jax.random.key(0)
-    good = cas.classification_accuracy_score(train_x[:600], train_y[:600], train_x, train_y, test_x, test_y, 10, key,
-                                             epochs=10)
-    shuffled = np.random.default_rng(0).permutation(train_y[:600])
-    bad = cas.classification_accuracy_score(train_x[:600], shuffled, train_x, train_y, test_x, test_y, 10, key,
-                                            epochs=10)
-    assert good["cas"] > 0.85 and good["cas_real_ceiling"] > 0.85, good
-    assert bad["cas"] < 0.3 and bad["cas_real_ceiling"] > 0.85, bad
+    final = train_and_evaluate(gmm.get_config("smoke"), str(tmp_path / "gmm"))
+    out = evaluate.evaluate(_options("", metrics=("likelihood", "modes"), num_samples=200), str(tmp_path / "eval"),
+                            workdir=str(tmp_path / "gmm"), progress=False)["metrics"]
+    assert out["test_log_likelihood"] == pytest.approx(final["test_log_likelihood"], rel=1e-6)
+    assert out["test_log_likelihood_repeats_se"] == 0.0 and out["modes_covered"] >= 1
+    state = load_latest(str(tmp_path / "gmm"))[0]
+    tril = np.asarray(state["scale"], np.float64)  # full covariances: Cholesky factors
+    x = data_lib.load(gmm.get_config("smoke").data).test["x"].astype(np.float64)
+    comps = [np.log(w) + multivariate_normal(m, t @ t.T).logpdf(x) for w, m, t in
+             zip(np.exp(np.asarray(state["log_weights"], np.float64)), np.asarray(state["means"], np.float64), tril)]
+    assert out["test_log_likelihood"] == pytest.approx(logsumexp(comps, axis=0).mean(), rel=1e-4)
 
 
-def test_evaluate_toy_modes_and_conditional_cas(runs, smoke_run, tmp_path):
-    toy_dir = str(smoke_run("gan", "smoke_nonsaturating")[0])
-    toy = evaluate.evaluate(_options("", metrics=("modes",), num_samples=500), str(tmp_path / "toy_eval"),
-                            workdir=toy_dir, progress=False)["metrics"]
-    assert 0 <= toy["modes_covered"] <= 8 and 0 <= toy["high_quality_fraction"] <= 1
-    real = evaluate.evaluate(_options("", metrics=("modes",), num_samples=500), str(tmp_path / "toy_real"),
-                             real_data="ring8", progress=False)["metrics"]
-    assert real["modes_covered"] == 8 and abs(real["high_quality_fraction"] - 0.989) < 0.02  # 1 - exp(-9/2) in 2-D
-    out = evaluate.evaluate(_options("", metrics=("cas",), num_samples=200, cas_epochs=2), str(tmp_path / "cas"),
-                            workdir=str(smoke_run("cgan", "smoke")[0]), progress=False)["metrics"]
-    assert 0 <= out["cas"] <= 1 and 0 <= out["cas_real_ceiling"] <= 1
-    with pytest.raises(ValueError, match="conditional"):
-        evaluate.evaluate(_options("", metrics=("cas",)), str(tmp_path / "x"), workdir=runs["dcgan"])
-    with pytest.raises(ValueError, match="need image data"):
-        evaluate.evaluate(_options("", metrics=("cas",)), str(tmp_path / "x"), workdir=toy_dir)
+def test_commands_end_in_one_line_on_user_errors(tmp_path):
+    """A fit without a model to evaluate, a corrupted MNIST file: one line naming the culprit."""
+    import subprocess
+    import sys
+
+    from experiments.configs import bayes_classifier
+    from tests.conftest import REPO
+
+    train_and_evaluate(bayes_classifier.get_config("smoke"), str(tmp_path / "bayes"))
+    with pytest.raises(SystemExit, match="family 'bayes_classifier' keeps no model"):
+        evaluate_cli.main(["--workdir", str(tmp_path / "bayes"), "--no_progress"])
+    bad = tmp_path / "idx" / "mnist"
+    bad.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                 "t10k-labels-idx1-ubyte.gz"):
+        (bad / name).write_bytes(b"not an idx file")
+    result = subprocess.run([sys.executable, "-m", "experiments.launch", "--config=experiments/configs/vae.py:smoke",
+                             f"--workdir={tmp_path / 'run'}", "--config.data.name=mnist",
+                             f"--config.data.dir={tmp_path / 'idx'}", f"--config.data.tfds_dir={tmp_path / 'tfds'}",
+                             "--config.data.download=False"], cwd=REPO, capture_output=True, text=True, timeout=300,
+                            check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "md5" in last and "train-images-idx3-ubyte.gz" in last

@@ -111,8 +111,8 @@ def test_a_planted_key_is_caught(stepped_engine_reads):
 
 
 def test_an_ignored_section_is_refused_on_the_command_line():
-    """The DBM fits in one call and reads no optimizer: its config has none, so the override is
+    """A GMM is fitted by EM and reads no optimizer: its config has none, so the override is
     refused with the key named instead of changing nothing."""
     message = overrides.describe_flag_error(
-        ["launch", "--config=experiments/configs/dbm.py:smoke", "--config.optim.lr=0.1"], KeyError("optim"))
+        ["launch", "--config=experiments/configs/gmm.py:smoke", "--config.optim.lr=0.1"], KeyError("optim"))
     assert message.startswith("--config.optim.lr: config has no key 'optim'")

@@ -21,7 +21,7 @@ from jaxgen.train.one_call import fit_data
 from tests.run.config_reads import read_keys, recording
 from tests.run.test_config_keys import CHECKS, unread
 
-FIT_CONFIGS = ["gmm", "bernoulli_mixture", "kde", "ppca", "hmm", "bayes_classifier", "dbn", "dbm"]
+FIT_CONFIGS = ["gmm", "bernoulli_mixture", "kde", "ppca", "hmm", "bayes_classifier"]
 
 
 def _config(module, variant):
@@ -64,22 +64,35 @@ def test_smoke_fit_writes_everything_and_is_not_redone(module, tmp_path):
 
 
 def test_ppca_metric_matches_scipy_on_the_restored_params(tmp_path):
+    """On 17-level digits the density is scored on the protocol's uniformly dequantised test
+    images, (k + u) / 17, and log p - 64 log 17 bounds the discrete log-likelihood."""
+    from jaxgen.data import protocol
+
     config = overrides.apply(_config("ppca", "smoke"), {"model.method": "closed_form"})
     metrics = fit_and_evaluate(config, str(tmp_path))
     state, _, _ = load_latest(str(tmp_path))
     w, mean, noise = (np.asarray(state[k], np.float64) for k in ("weights", "mean", "noise_var"))
-    data = fit_data(config, data_lib.load(config.data))
-    reference = multivariate_normal(mean, w @ w.T + noise * np.eye(len(mean))).logpdf(data.x_test).mean()
-    np.testing.assert_allclose(metrics["test_log_likelihood"], reference, rtol=1e-4)
+    loaded = data_lib.load(config.data)
+    levels = loaded.test["x"].reshape(len(loaded.test["x"]), -1).astype(np.float64)
+    u = np.random.default_rng(protocol.TEST_DEQUANTIZATION_SEED).random(loaded.test["x"].shape, dtype=np.float32)
+    x = (levels + u.reshape(len(levels), -1)) / 17
+    reference = multivariate_normal(mean, w @ w.T + noise * np.eye(len(mean))).logpdf(x) - 64 * math.log(17)
+    np.testing.assert_allclose(metrics["test_log_likelihood"], reference.mean(), rtol=1e-4)
+    saved = json.loads((tmp_path / "likelihood.json").read_text())
+    assert saved["kind"] == "lower_bound" and saved["dequantization"].startswith("uniform")
+    assert saved["test"]["dequantized"] and saved["discrete"]
 
 
 def test_binarised_fit_data_is_binary_and_fixed_by_the_seed():
-    config = _config("dbn", "smoke")
+    from jaxgen.data import protocol
+
+    config = _config("bernoulli_mixture", "smoke")
     loaded = data_lib.load(config.data)
-    a, b = fit_data(config, loaded), fit_data(config, loaded)
+    test = protocol.test_set(loaded.test, loaded.scale, "digits", True, 17)
+    a, b = fit_data(config, loaded, test), fit_data(config, loaded, test)
     assert set(np.unique(a.x)) == {0.0, 1.0} and np.array_equal(a.x, b.x)
     assert not np.array_equal(a.x[: len(a.x_test)], a.x_test[: len(a.x)])
-    other = fit_data(overrides.apply(config, {"seed": 1}), loaded)
+    other = fit_data(overrides.apply(config, {"seed": 1}), loaded, test)
     assert not np.array_equal(a.x, other.x)
 
 
@@ -93,10 +106,7 @@ def test_binarised_fit_data_is_binary_and_fixed_by_the_seed():
         ("ppca", {"model.latent_dim": 64}, "config.model.latent_dim=64"),
         ("hmm", {"data.name": "ring8"}, "config.data.name='ring8'"),
         ("bayes_classifier", {"model.models": ("svm",)}, "config.model.models=('svm',)"),
-        ("dbn", {"data.binarize": False}, "config.data.binarize=False"),
-        ("dbm", {"model.hidden": (8,)}, "config.model.hidden=(8,)"),
-        ("dbm", {"model.ais_schedule": "cosine"}, "config.model.ais_schedule='cosine'"),
-        ("dbm", {"model.lr_schedule": "sigmoid"}, "config.model.lr_schedule='sigmoid'"),
+        ("bernoulli_mixture", {"data.binarize": False}, "config.data.binarize=False"),
     ],
 )
 def test_bad_values_are_refused_before_writing(module, changes, message, tmp_path):

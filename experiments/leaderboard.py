@@ -1,0 +1,96 @@
+"""The cross-family leaderboard: every family with a leaderboard config, one protocol.
+
+  python -m experiments.leaderboard --dataset digits --workdir runs/leaderboard_digits
+  python -m experiments.leaderboard --dataset mnist --workdir runs/leaderboard_mnist --budget 600
+
+Trains (or reuses the finished workdirs of) every entry below through the run shell, evaluates
+them under the likelihood protocol and against the in-repo feature net, and writes
+leaderboard.md, leaderboard.html (sample grids inline) and leaderboard.json in the workdir.
+Rerunning resumes: finished entries are read back, unfinished ones resume or start.
+`--families vae,rbm` keeps the entries of those families; `--budget MINUTES` starts no new
+entry after that many minutes (the ones left are listed as not run).
+"""
+
+import argparse
+import importlib
+import sys
+
+from jaxgen.run import USER_ERRORS
+from jaxgen.run.leaderboard import Entry, run
+
+
+def _entry(label: str, module: str, variant: str) -> Entry:
+    def config():
+        return importlib.import_module(f"experiments.configs.{module}").get_config(variant)
+
+    return Entry(label, config)
+
+
+# dataset -> (the entries, the feature net's classifier config, samples per sample metric)
+BOARDS = {
+    "digits": ([
+        _entry("VAE (binarised)", "vae", "digits_binary"),
+        _entry("RBM (CD-1)", "rbm", "digits"),
+        _entry("RBM (PCD-1)", "rbm", "digits_pcd"),
+        _entry("DBN", "dbn", "digits"),
+        _entry("DBM", "dbm", "digits"),
+        _entry("Mixture of Bernoullis", "bernoulli_mixture", "digits"),
+        _entry("VAE (17 levels)", "vae", "digits"),
+        _entry("GMM", "gmm", "digits"),
+        _entry("PPCA", "ppca", "digits"),
+        _entry("KDE", "kde", "digits"),
+        _entry("DCGAN", "dcgan", "digits"),
+        _entry("AAE", "aae", "digits"),
+    ], _entry("feature net", "classifier", "digits"), 297),
+    "mnist": ([
+        _entry("VAE (binarised)", "vae", "mnist"),
+        _entry("RBM (CD-1)", "rbm", "mnist"),
+        _entry("RBM (PCD-1)", "rbm", "mnist_pcd"),
+        _entry("DBN", "dbn", "mnist"),
+        _entry("DBM", "dbm", "mnist"),
+        _entry("Mixture of Bernoullis", "bernoulli_mixture", "mnist"),
+        _entry("GMM", "gmm", "mnist"),
+        _entry("PPCA", "ppca", "mnist"),
+        _entry("KDE", "kde", "mnist"),
+        _entry("DCGAN", "dcgan", "mnist"),
+        _entry("GAN (non-saturating)", "gan", "mnist_nonsaturating"),
+        _entry("AAE", "aae", "mnist"),
+    ], _entry("feature net", "classifier", "mnist"), 10_000),
+}
+# The same layout on each family's smoke config (tests).
+BOARDS["smoke"] = ([
+    _entry("VAE", "vae", "smoke"), _entry("RBM", "rbm", "smoke"), _entry("RBM PCD", "rbm", "smoke_pcd"),
+    _entry("DBN", "dbn", "smoke"), _entry("DBM", "dbm", "smoke"), _entry("Bernoulli mixture", "bernoulli_mixture", "smoke"),
+    _entry("GMM", "gmm", "smoke"), _entry("PPCA", "ppca", "smoke"), _entry("KDE", "kde", "smoke"),
+    _entry("DCGAN", "dcgan", "smoke"), _entry("AAE", "aae", "smoke"),
+], _entry("feature net", "classifier", "smoke"), 100)
+DATA = {"digits": "digits", "mnist": "mnist", "smoke": "digits"}
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dataset", required=True, choices=sorted(BOARDS))
+    p.add_argument("--workdir", help="default runs/leaderboard_DATASET")
+    p.add_argument("--families", default="", help="comma-separated family names to keep (default: all)")
+    p.add_argument("--budget", type=float, default=0.0, help="minutes after which no new entry starts (0: none)")
+    p.add_argument("--no_progress", action="store_true")
+    args = p.parse_args(argv)
+    entries, feature_net, num_samples = BOARDS[args.dataset]
+    if args.families:
+        keep = {f.strip() for f in args.families.split(",") if f.strip()}
+        known = {e.config().family for e in entries}
+        if keep - known:
+            p.error(f"--families: {sorted(keep - known)} have no {args.dataset} leaderboard entry; known: {sorted(known)}")
+        entries = [e for e in entries if e.config().family in keep]
+    try:
+        paths = run(f"jaxgen leaderboard: {args.dataset}", entries, args.workdir or f"runs/leaderboard_{args.dataset}",
+                    feature_net, DATA[args.dataset], num_samples, args.budget, not args.no_progress)
+    except USER_ERRORS as err:
+        sys.exit(f"error: {err}")
+    with open(paths["md"]) as f:
+        print(f.read())
+    print("Written: " + ", ".join(paths.values()))
+
+
+if __name__ == "__main__":
+    main()

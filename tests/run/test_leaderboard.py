@@ -1,0 +1,76 @@
+"""The leaderboard on the smoke configs (every family's row, three files, resume) and the
+likelihood protocol's guards (tables refuse to mix protocols; a non-finite value is named)."""
+
+import json
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments import leaderboard as leaderboard_cli
+from jaxgen.data import protocol
+from jaxgen.eval import likelihood
+
+
+def test_smoke_leaderboard_writes_every_row_and_resumes_only_unfinished_entries(tmp_path):
+    root = tmp_path / "board"
+    leaderboard_cli.main(["--dataset", "smoke", "--workdir", str(root), "--no_progress"])
+    md = (root / "leaderboard.md").read_text()
+    board = json.loads((root / "leaderboard.json").read_text())
+    entries, _, _ = leaderboard_cli.BOARDS["smoke"]
+    labels = [r["label"] for r in board["entries"]]
+    assert labels == [e.label for e in entries] + ["real data (floor)"]
+    for record in board["entries"][:-1]:
+        assert f"| {record['label']} |" in md and record["num_parameters"] > 0
+        if record["likelihood"]:  # measured under the protocol it records
+            assert record["likelihood"]["test"]["test_checksum"] in md
+    # the binarised-digit families share one table: the same fixed binarisation
+    binary = [r for r in board["entries"] if r.get("likelihood") and r["likelihood"]["test"]["binarized"]
+              and r["likelihood"]["test"]["test_examples"] == 297]
+    assert {r["family"] for r in binary} == {"dbn", "dbm", "bernoulli_mixture"}
+    assert len({r["likelihood"]["test"]["test_checksum"] for r in binary}) == 1
+    html = (root / "leaderboard.html").read_text()
+    assert html.count("data:image/png;base64,") == len(entries) + 1  # every sample grid and the floor's
+    # killed after every entry but one: only that one is measured again
+    kde = root / "entries" / "kde.json"
+    kept = {p: p.stat().st_mtime_ns for p in (root / "entries").iterdir() if p != kde}
+    fit_rows = (root / "kde" / "metrics.jsonl").read_text()
+    kde.unlink()
+    leaderboard_cli.main(["--dataset", "smoke", "--workdir", str(root), "--no_progress"])
+    assert kde.exists() and all(p.stat().st_mtime_ns == t for p, t in kept.items())
+    assert (root / "kde" / "metrics.jsonl").read_text() == fit_rows  # the finished KDE fit itself was reused
+
+
+def test_likelihood_tables_refuse_to_mix_protocols():
+    def result(checksum, discrete=True):
+        test = {"data": "digits", "test_examples": 3, "test_checksum": checksum, "binarized": True, "num_bins": 2,
+                "dequantized": False}
+        return likelihood.LikelihoodResult(-1.0, 0.1, 0.5, "exact", "x", {}, test, "none", discrete, {}, {})
+
+    assert "| a |" in likelihood.table([("a", result("c1")), ("b", result("c1"))])
+    with pytest.raises(ValueError, match="different protocols never share a table"):
+        likelihood.table([("a", result("c1")), ("b", result("c2"))])
+    with pytest.raises(ValueError, match="different protocols"):
+        likelihood.table([("a", result("c1")), ("b", result("c1", discrete=False))])
+
+
+def test_evaluate_averages_in_float64_adds_the_shared_error_and_names_non_finite_examples():
+    x = np.arange(10, dtype=np.float32).reshape(5, 2)
+    test = protocol.TestSet(x, None, "toy", False, None, protocol.checksum(x))
+
+    def log_prob(params, batch, key, stats):
+        return {"log_prob": -jnp.sum(batch["x"], -1) + stats, "twice": 2.0 * jnp.sum(batch["x"], -1)}
+
+    spec = likelihood.Likelihood("estimate", "toy", log_prob, prepare=lambda p, k: (jnp.float32(0.5),
+                                                                                   {"log_z_se": 0.3}),
+                                 shared_se="log_z_se", discrete=False)
+    res = likelihood.evaluate(spec, log_prob, None, test, test.batches(2), jnp.zeros(2, jnp.uint32))
+    values = -x.sum(1) + 0.5
+    assert res.log_likelihood == pytest.approx(values.mean())
+    assert res.se == pytest.approx(np.sqrt(values.var(ddof=1) / 5 + 0.3**2))
+    assert res.extra["twice"] == pytest.approx(2 * x.sum(1).mean()) and res.bits_per_dim == pytest.approx(
+        -values.mean() / (2 * np.log(2)))
+    bad = likelihood.Likelihood("exact", "toy", lambda p, b, k, s: {"log_prob": jnp.log(b["x"][:, 0] - 4.0)},
+                                discrete=False)
+    with pytest.raises(FloatingPointError, match=r"test example\(s\) \[0, 1\]"):
+        likelihood.evaluate(bad, bad.log_prob, None, test, test.batches(2), jnp.zeros(2, jnp.uint32))
