@@ -39,7 +39,9 @@ BOARDS = {
         _entry("GMM", "gmm", "digits"),
         _entry("PPCA", "ppca", "digits"),
         _entry("KDE", "kde", "digits"),
+        _entry("HMM (rows)", "hmm", "digits"),
         _entry("DCGAN", "dcgan", "digits"),
+        _entry("conditional DCGAN", "cgan", "digits"),
         _entry("AAE", "aae", "digits"),
     ], _entry("feature net", "classifier", "digits"), 297),
     "mnist": ([

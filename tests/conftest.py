@@ -3,6 +3,14 @@
 import importlib
 import os
 import pathlib
+import tempfile
+
+# A persistent XLA compilation cache shared by the test processes (both xdist workers and the
+# launcher subprocesses inherit it): the same program compiled by two tests is compiled once.
+# Set before jax is imported anywhere; an explicit JAX_COMPILATION_CACHE_DIR wins.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), "jaxgen-test-xla-cache"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
 import pytest
 

@@ -5,6 +5,7 @@ Variants (`aae.py:NAME`):
   mnist          8-D Gaussian prior.
   mnist_mixture  2-D codes, 10-component mixture prior on a circle.
   mnist_label    2-D codes, mixture prior with component = label (label-conditioned prior).
+  digits         8x8 digits, Gaussian prior, 256-unit networks (the digits leaderboard).
   smoke          8x8 digits, a few steps, for tests.
 After training, workdir/figures/ holds the codes scatter, an interpolation grid
 and class-mean latent arithmetic (1 -> 7).

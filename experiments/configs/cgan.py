@@ -5,6 +5,7 @@ Variants (`cgan.py:NAME`):
   mnist_concat   label concatenation in both networks (Mirza & Osindero 2014): one-hot maps as
                  extra input channels of D.
   fashion_mnist  projection, on Fashion-MNIST.
+  digits         projection, on the 8x8 digits (the digits leaderboard).
   smoke          8x8 digits, a few steps, for tests.
 Sample grids cycle the labels 0..9 along each row.
 
@@ -20,7 +21,8 @@ from experiments.configs.base import lock
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     arg = arg or "mnist"
-    base = {"mnist": "mnist", "mnist_concat": "mnist", "fashion_mnist": "fashion_mnist", "smoke": "smoke"}
+    base = {"mnist": "mnist", "mnist_concat": "mnist", "fashion_mnist": "fashion_mnist", "digits": "digits",
+            "smoke": "smoke"}
     if arg not in base:
         raise ValueError(f"unknown cgan config variant {arg!r}; expected one of {tuple(base)}")
     c = dcgan.get_config(base[arg])
@@ -29,4 +31,4 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     return lock(c)
 
 
-VARIANTS = ("mnist", "mnist_concat", "fashion_mnist", "smoke")
+VARIANTS = ("mnist", "mnist_concat", "fashion_mnist", "digits", "smoke")

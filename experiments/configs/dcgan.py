@@ -6,6 +6,7 @@ Variants (`dcgan.py:NAME`):
   mnist          28x28 MNIST: z 100 -> 7x7x128 -> 14x14x64 -> 28x28x1; D 64-128 (the README run).
   fashion_mnist  the same on Fashion-MNIST.
   cifar10        32x32x3 from a prepared TFDS cifar10 ('tfds:cifar10'): 4x4x512 -> ... -> 32x32x3.
+  digits         8x8 digits: 2x2x64 -> 4x4x32 -> 8x8x1, 2,000 updates (the digits leaderboard).
   smoke          8x8 digits, a few steps, for tests.
 
 Run:

@@ -4,6 +4,7 @@ Variants (`kde.py:NAME`):
   ring8      Gaussian kernel on 5,000 ring-of-8 points, bandwidth by held-out likelihood.
   grid25     the same on the grid of 25.
   silverman  ring-of-8 with Silverman's rule (over-smooths multimodal data: compare).
+  digits, mnist  on uniformly dequantised pixels, bandwidth by held-out likelihood.
   smoke      a tiny fit, for tests.
 
 Run:
@@ -31,9 +32,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         c.data.name = arg
     elif arg in ("digits", "mnist"):
         # uniformly dequantised pixels (the likelihood protocol); the bandwidth scores a log grid
-        # on the held-out fifth of the training split
+        # on a held-out part of the training split (MNIST: 2%, 1,200 images, so the 34-factor
+        # grid costs minutes, not an hour, against 58,800 kernel centres)
         c.data.name = arg
         c.eval.num_samples = 64
+        if arg == "mnist":
+            c.model.valid_fraction = 0.02
     elif arg == "silverman":
         c.data.name = "ring8"
         c.model.bandwidth = "silverman"

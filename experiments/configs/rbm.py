@@ -6,7 +6,7 @@ Variants (`rbm.py:NAME`):
             (the setting of Salakhutdinov & Murray 2008).
   mnist_cd25  the same with CD-25.
   mnist_pcd   the same with PCD-1 (100 persistent chains; Tieleman 2008).
-  digits    64 hidden units on binarised 8x8 digits (no download).
+  digits    64 hidden units on binarised 8x8 digits (no download); digits_pcd: with PCD.
   smoke     a few steps of a tiny RBM, for tests (smoke_pcd: the same with PCD).
 
 Run:

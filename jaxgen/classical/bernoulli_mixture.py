@@ -11,13 +11,13 @@ prior), which is what the trace records.
 """
 
 import functools
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from flax import struct
 from jax.scipy.special import logsumexp
 
+from jaxgen.classical.em import EMTrace, iterate
 from jaxgen.classical.gmm import kmeans_plus_plus
 from jaxgen.classical.parametric import _check_2d
 from jaxgen.sampling.discrete import inverse_cdf_categorical
@@ -81,33 +81,17 @@ def init_mixture(key: Array, x: Array, k: int, smoothing: float) -> BernoulliMix
     return m_step(x, 0.9 * resp + 0.1 / k, smoothing)
 
 
-class EMTrace(NamedTuple):
-    objective: Array  # [max_iter] mean log-likelihood + log prior / N before each M-step (NaN after the stop)
-    num_iters: Array
-    converged: Array
-
-
 def em(x: Array, params: BernoulliMixture, max_iter: int = 100, tol: float = 1e-4, smoothing: float = 1.0
        ) -> tuple[BernoulliMixture, EMTrace]:
     """MAP-EM from `params` until the per-point objective changes by less than `tol` nats."""
     n = x.shape[0]
 
-    def cond(c):
-        _, i, _, _, done = c
-        return (i < max_iter) & ~done
-
-    def body(c):
-        p, i, prev, trace, _ = c
+    def update(p):
         joint = p.joint_log_prob(x)
         norm = logsumexp(joint, axis=1, keepdims=True)
-        objective = jnp.mean(norm) + log_prior(p, smoothing) / n
-        p = m_step(x, jnp.exp(joint - norm), smoothing)
-        return p, i + 1, objective, trace.at[i].set(objective), jnp.abs(objective - prev) < tol
+        return m_step(x, jnp.exp(joint - norm), smoothing), jnp.mean(norm) + log_prior(p, smoothing) / n
 
-    trace0 = jnp.full((max_iter,), jnp.nan, x.dtype)
-    params, its, _, trace, done = jax.lax.while_loop(
-        cond, body, (params, jnp.int32(0), jnp.array(-jnp.inf, x.dtype), trace0, jnp.array(False)))
-    return params, EMTrace(trace, its, done)
+    return iterate(update, params, max_iter, tol, x.dtype)
 
 
 @functools.partial(jax.jit, static_argnames=("k", "n_init", "max_iter"))

@@ -9,7 +9,6 @@ log-likelihood wins; BIC / AIC choose the number of components.
 
 import functools
 import math
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -17,6 +16,7 @@ from flax import struct
 from jax.scipy.linalg import solve_triangular
 from jax.scipy.special import logsumexp
 
+from jaxgen.classical.em import EMTrace, iterate
 from jaxgen.classical.parametric import _check_2d
 from jaxgen.sampling.discrete import inverse_cdf_categorical
 
@@ -178,34 +178,18 @@ def init_gmm(key: Array, x: Array, k: int, covariance_type: str = "full", kmeans
     return m_step(x, jax.nn.one_hot(_nearest(x, centers), k, dtype=x.dtype), covariance_type, reg_covar)
 
 
-class EMTrace(NamedTuple):
-    log_likelihood: Array  # [max_iter] mean log-likelihood before each M-step (NaN after the stop)
-    num_iters: Array  # M-steps taken
-    converged: Array  # bool: the change fell below tol before max_iter
-
-
 def em(x: Array, params: GMM, max_iter: int = 100, tol: float = 1e-3, reg_covar: float = 1e-6) -> tuple[GMM, EMTrace]:
-    """EM from `params` until the mean log-likelihood changes by less than `tol` (nats per
-    point, as scikit-learn) or `max_iter` M-steps. Each iteration can only increase the
-    likelihood (up to `reg_covar` and float rounding)."""
+    """EM from `params` until the mean log-likelihood (the trace's objective) changes by less
+    than `tol` (nats per point, as scikit-learn) or `max_iter` M-steps. Each iteration can only
+    increase the likelihood (up to `reg_covar` and float rounding)."""
     ct = params.covariance_type
 
-    def cond(c):
-        _, i, _, _, done = c
-        return (i < max_iter) & ~done
-
-    def body(c):
-        p, i, prev, trace, _ = c
+    def update(p):
         joint = p.joint_log_prob(x)
         norm = logsumexp(joint, axis=1, keepdims=True)
-        ll = jnp.mean(norm)
-        p = m_step(x, jnp.exp(joint - norm), ct, reg_covar)
-        return p, i + 1, ll, trace.at[i].set(ll), jnp.abs(ll - prev) < tol
+        return m_step(x, jnp.exp(joint - norm), ct, reg_covar), jnp.mean(norm)
 
-    trace0 = jnp.full((max_iter,), jnp.nan, x.dtype)
-    params, n, _, trace, done = jax.lax.while_loop(
-        cond, body, (params, jnp.int32(0), jnp.array(-jnp.inf, x.dtype), trace0, jnp.array(False)))
-    return params, EMTrace(trace, n, done)
+    return iterate(update, params, max_iter, tol, x.dtype)
 
 
 @functools.partial(jax.jit, static_argnames=("k", "covariance_type", "n_init", "max_iter", "kmeans_iters"))

@@ -1,6 +1,6 @@
-"""The `evals` options: what `experiments.evaluate` (and the loop, after training,
-when config.evals.metrics is not empty) measures. Imports nothing heavy, so
-configs can include the section."""
+"""The `evals` options: what `experiments.evaluate` (and a stepped run, every
+`every_steps` steps and after training, when config.evals.metrics is not empty)
+measures. Imports nothing heavy, so configs can include the section."""
 
 import os
 

@@ -91,13 +91,16 @@ def _sample_grid(workdir: str) -> str | None:
     return os.path.join(folder, steps[-1]) if steps else None
 
 
-def run_entry(entry: Entry, root: str, feature_net: str | None, num_samples: int, progress: bool) -> dict:
-    """Train or reuse, then measure one entry; the record is also saved in root/entries/."""
+def run_entry(entry: Entry, root: str, feature_net: str | None, num_samples: int, progress: bool,
+              workdir: str | None = None) -> dict:
+    """Train or reuse, then measure one entry; the record is also saved in root/entries/. The run
+    lives in root/LABEL unless `workdir` names an existing one (read only: the leaderboard's
+    own outputs go to root/evals/LABEL)."""
     record_path = os.path.join(root, "entries", f"{slug(entry.label)}.json")
     if os.path.exists(record_path):
         return _json(record_path)
     config = entry.config()
-    workdir = os.path.join(root, slug(entry.label))
+    workdir = workdir or os.path.join(root, slug(entry.label))
     t0 = time.perf_counter()
     final_path = os.path.join(workdir, "final_metrics.json")  # a finished run is reused as it is
     final = _json(final_path) if os.path.exists(final_path) else train_and_evaluate(config, workdir)
@@ -112,8 +115,9 @@ def run_entry(entry: Entry, root: str, feature_net: str | None, num_samples: int
     if family.sample is not None:
         record["samples_per_second"] = _samples_per_second(family, params)
         if image and feature_net:
-            out = evaluate_lib.evaluate(_sample_options(feature_net, num_samples), os.path.join(workdir, "leaderboard"),
-                                        workdir=workdir, progress=progress)
+            out = evaluate_lib.evaluate(_sample_options(feature_net, num_samples),
+                                        os.path.join(root, "evals", slug(entry.label)), workdir=workdir,
+                                        progress=progress)
             record["sample_metrics"] = {k: v for k, v in out["metrics"].items() if isinstance(v, float)}
             record["sample_protocol"] = dataclasses.asdict(out["protocol"])
     record["samples_png"] = _sample_grid(workdir)
@@ -219,14 +223,18 @@ def html_page(title: str, md: str, records: list[dict]) -> str:
 
 
 def run(title: str, entries: list[Entry], root: str, feature_net_entry: Entry | None, dataset: str,
-        num_samples: int, budget_minutes: float = 0.0, progress: bool = True) -> dict:
-    """Every entry (until the budget is spent), the floor, and the three files in `root`."""
+        num_samples: int, budget_minutes: float = 0.0, progress: bool = True,
+        workdirs: dict[str, str] | None = None) -> dict:
+    """Every entry (until the budget is spent), the floor, and the three files in `root`.
+    `workdirs` maps labels (and "feature net") to finished runs to reuse where they are."""
     t0 = time.perf_counter()
     os.makedirs(root, exist_ok=True)
+    workdirs = workdirs or {}
     feature_net = None
     if feature_net_entry is not None:
-        feature_net = os.path.join(root, "feature_net")
-        train_and_evaluate(feature_net_entry.config(), feature_net)
+        feature_net = workdirs.get(feature_net_entry.label) or os.path.join(root, "feature_net")
+        if not os.path.exists(os.path.join(feature_net, "final_metrics.json")):
+            train_and_evaluate(feature_net_entry.config(), feature_net)
     records, skipped = [], []
     for entry in entries:
         if budget_minutes and time.perf_counter() - t0 > 60 * budget_minutes and not os.path.exists(
@@ -234,7 +242,7 @@ def run(title: str, entries: list[Entry], root: str, feature_net_entry: Entry | 
             skipped.append(entry.label)
             continue
         print(f"[leaderboard] {entry.label}", flush=True)
-        records.append(run_entry(entry, root, feature_net, num_samples, progress))
+        records.append(run_entry(entry, root, feature_net, num_samples, progress, workdirs.get(entry.label)))
     if feature_net:
         records.append(floor(root, dataset, feature_net, num_samples, progress))
     md = markdown(title, records, skipped)

@@ -35,7 +35,7 @@ def test_em_matches_scipy_and_sklearn_and_never_decreases(ct):
     w, mu, cov = np.exp(np.asarray(p.log_weights)), np.asarray(p.means), _full_covariances(p)
     ref = np.log(sum(w[k] * stats.multivariate_normal(mu[k], cov[k]).pdf(X[:20]) for k in range(3)))
     np.testing.assert_allclose(p.log_prob(xj[:20]), ref, rtol=1e-4)
-    ll = np.asarray(trace.log_likelihood)[: int(trace.num_iters)]
+    ll = np.asarray(trace.objective)[: int(trace.num_iters)]
     assert ll.size >= 2 and np.all(np.diff(ll) >= -1e-5 * np.abs(ll[:-1]))
     # responsibilities are a softmax of the joint; predict is their argmax
     post = np.asarray(p.posterior(xj))

@@ -168,9 +168,14 @@ def test_commands_end_in_one_line_on_user_errors(tmp_path):
     import sys
 
     from experiments.configs import bayes_classifier
+    from jaxgen.data import load, protocol
+    from jaxgen.run import workdirs
     from tests.conftest import REPO
 
-    train_and_evaluate(bayes_classifier.get_config("smoke"), str(tmp_path / "bayes"))
+    config = bayes_classifier.get_config("smoke")  # what the shell writes before fitting suffices
+    loaded = load(config.data)
+    workdirs.write(str(tmp_path / "bayes"), config, loaded.spec,
+                   protocol.test_set(loaded.test, loaded.scale, "digits", False, 17))
     with pytest.raises(SystemExit, match="family 'bayes_classifier' keeps no model"):
         evaluate_cli.main(["--workdir", str(tmp_path / "bayes"), "--no_progress"])
     bad = tmp_path / "idx" / "mnist"

@@ -11,24 +11,37 @@ from experiments import leaderboard as leaderboard_cli
 from jaxgen.data import protocol
 from jaxgen.eval import likelihood
 
+# the smoke runs other tests of this session share (tests/conftest.py), reused by the board
+SHARED = {"feature net": ("classifier", "smoke"), "VAE": ("vae", "smoke"), "DCGAN": ("dcgan", "smoke"),
+          "AAE": ("aae", "smoke")}
 
-def test_smoke_leaderboard_writes_every_row_and_resumes_only_unfinished_entries(tmp_path):
+
+def test_smoke_leaderboard_writes_every_row_and_resumes_only_unfinished_entries(tmp_path, smoke_run):
+    from jaxgen.run.leaderboard import run
+
     root = tmp_path / "board"
-    leaderboard_cli.main(["--dataset", "smoke", "--workdir", str(root), "--no_progress"])
+    entries, feature_net, num_samples = leaderboard_cli.BOARDS["smoke"]
+    shared = {label: str(smoke_run(*spec)[0]) for label, spec in SHARED.items()}
+
+    def board_run():
+        run("smoke", entries, str(root), feature_net, "digits", num_samples, progress=False, workdirs=shared)
+
+    board_run()
     md = (root / "leaderboard.md").read_text()
     board = json.loads((root / "leaderboard.json").read_text())
-    entries, _, _ = leaderboard_cli.BOARDS["smoke"]
     labels = [r["label"] for r in board["entries"]]
     assert labels == [e.label for e in entries] + ["real data (floor)"]
     for record in board["entries"][:-1]:
         assert f"| {record['label']} |" in md and record["num_parameters"] > 0
         if record["likelihood"]:  # measured under the protocol it records
             assert record["likelihood"]["test"]["test_checksum"] in md
-    # the binarised-digit families share one table: the same fixed binarisation
+    # the stepped binarised-digit families share one table: the same fixed binarisation of the
+    # first 100 test images; the one-call mixture is measured on all 297, a table of its own
     binary = [r for r in board["entries"] if r.get("likelihood") and r["likelihood"]["test"]["binarized"]
-              and r["likelihood"]["test"]["test_examples"] == 297]
-    assert {r["family"] for r in binary} == {"dbn", "dbm", "bernoulli_mixture"}
+              and r["likelihood"]["test"]["test_examples"] == 100]
+    assert {r["family"] for r in binary} == {"rbm", "dbn", "dbm"}
     assert len({r["likelihood"]["test"]["test_checksum"] for r in binary}) == 1
+    assert md.count("## digits, binarised") == 2
     html = (root / "leaderboard.html").read_text()
     assert html.count("data:image/png;base64,") == len(entries) + 1  # every sample grid and the floor's
     # killed after every entry but one: only that one is measured again
@@ -36,7 +49,7 @@ def test_smoke_leaderboard_writes_every_row_and_resumes_only_unfinished_entries(
     kept = {p: p.stat().st_mtime_ns for p in (root / "entries").iterdir() if p != kde}
     fit_rows = (root / "kde" / "metrics.jsonl").read_text()
     kde.unlink()
-    leaderboard_cli.main(["--dataset", "smoke", "--workdir", str(root), "--no_progress"])
+    board_run()
     assert kde.exists() and all(p.stat().st_mtime_ns == t for p, t in kept.items())
     assert (root / "kde" / "metrics.jsonl").read_text() == fit_rows  # the finished KDE fit itself was reused
 
@@ -74,3 +87,10 @@ def test_evaluate_averages_in_float64_adds_the_shared_error_and_names_non_finite
                                 discrete=False)
     with pytest.raises(FloatingPointError, match=r"test example\(s\) \[0, 1\]"):
         likelihood.evaluate(bad, bad.log_prob, None, test, test.batches(2), jnp.zeros(2, jnp.uint32))
+
+
+def test_cli_names_a_family_without_an_entry(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        leaderboard_cli.main(["--dataset", "smoke", "--families", "vae,pixelcnn", "--workdir", str(tmp_path)])
+    assert "['pixelcnn'] have no smoke leaderboard entry" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
