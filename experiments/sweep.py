@@ -16,6 +16,7 @@ import itertools
 import json
 import os
 import re
+import sys
 
 from absl import app, flags, logging
 from ml_collections import config_flags
@@ -68,9 +69,10 @@ def write_table(path_stem: str, rows: list[dict]) -> None:
         f.write("\n".join(lines) + "\n")
 
 
-def run_sweep(base_config, workdir: str, runs: list[dict]) -> list[dict]:
-    """Check every run's config, then train each; returns the table rows."""
-    from jaxgen.run import ConfigError, check, train_and_evaluate
+def checked_configs(base_config, runs: list[dict]) -> list:
+    """Every run's config, checked before any of them starts (KeyError / TypeError / ValueError /
+    ConfigError name the bad key or value)."""
+    from jaxgen.run import ConfigError, check
 
     if not runs:
         raise ValueError("the sweep is empty: give --sweep FILE or --set key=v1,v2")
@@ -80,6 +82,14 @@ def run_sweep(base_config, workdir: str, runs: list[dict]) -> list[dict]:
             check(c)
         except ConfigError as err:
             raise ConfigError(f"sweep run {o}: {err}") from err
+    return configs
+
+
+def run_sweep(base_config, workdir: str, runs: list[dict]) -> list[dict]:
+    """Check every run's config, then train each; returns the table rows."""
+    from jaxgen.run import train_and_evaluate
+
+    configs = checked_configs(base_config, runs)
     rows = []
     for i, (o, c) in enumerate(zip(runs, configs)):
         run_dir = os.path.join(workdir, run_name(i, o))
@@ -97,9 +107,18 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     logging.set_verbosity(logging.WARNING)
-    runs = load_sweep_file(_SWEEP.value) if _SWEEP.value else []
-    runs += product(_SET.value)
-    run_sweep(_CONFIG.value, _WORKDIR.value, runs)
+    from jaxgen.run import USER_ERRORS
+
+    try:  # a bad sweep file, key or value: one line naming it, before any run starts
+        runs = load_sweep_file(_SWEEP.value) if _SWEEP.value else []
+        runs += product(_SET.value)
+        checked_configs(_CONFIG.value, runs)
+    except (*USER_ERRORS, KeyError, TypeError, ValueError) as err:
+        sys.exit(f"error: {' '.join(str(err).split())}")
+    try:
+        run_sweep(_CONFIG.value, _WORKDIR.value, runs)
+    except USER_ERRORS as err:  # e.g. a data file that fails its checksum
+        sys.exit(f"error: {err}")
 
 
 if __name__ == "__main__":

@@ -134,3 +134,15 @@ def test_sweep_checks_every_run_before_starting(tmp_path):
         cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode != 0 and "config.data.batch_size=-1" in result.stderr
     assert not (tmp_path / "sw").exists()
+
+
+def test_sweep_names_a_bad_key_or_value_in_one_line_before_any_run(tmp_path):
+    for setting, message in (("--set=optim.lrr=1,2", "config.optim.lrr: no such key"),
+                             ("--set=optim.lr=-1,1e-3", "config.optim.lr=-1.0: must be positive")):
+        result = subprocess.run(
+            [sys.executable, "-m", "experiments.sweep", "--config=experiments/configs/vae.py:smoke",
+             f"--workdir={tmp_path / 'sweep'}", setting], cwd=REPO, capture_output=True, text=True, timeout=300,
+            check=False)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+        assert message in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "sweep").exists()
