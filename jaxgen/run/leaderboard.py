@@ -216,9 +216,9 @@ def html_page(title: str, md: str, records: list[dict]) -> str:
 
     style = ("<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
              "td,th{border:1px solid #bbb;padding:3px 8px;text-align:left}</style>")
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>{style}</head>"
-             f"<body>{markdown.markdown(md, extensions=['tables'])}<h2>Samples</h2>"
-             "<div style='display:flex;flex-wrap:wrap'>"]
+    head = f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>{style}</head>"
+    body = f"<body>{markdown.markdown(md, extensions=['tables'])}<h2>Samples</h2>"
+    parts = [head + body + "<div style='display:flex;flex-wrap:wrap'>"]
     for r in records:
         src = _png_data(r.get("samples_png"))
         if src:
