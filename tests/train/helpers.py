@@ -16,6 +16,10 @@ def launch_args(workdir, *overrides, config="experiments/configs/vae.py:smoke"):
 
 def run(args, devices: int = 1, **kw) -> subprocess.CompletedProcess:
     env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu")
+    if devices > 1:
+        # Executables with cross-device collectives loaded from the persistent compilation cache
+        # hung in XLA:CPU's all-reduce rendezvous (2 of 8 launches here): compile those afresh.
+        env.pop("JAX_COMPILATION_CACHE_DIR", None)
     return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False, **kw)
 
 
