@@ -22,7 +22,6 @@ from tqdm import tqdm
 import jaxgen
 from jaxgen import data as data_lib
 from jaxgen import rng as rng_lib
-from jaxgen.data import protocol as test_protocol
 from jaxgen.data import sources, toy
 from jaxgen.data.pipeline import to_model_input
 from jaxgen.eval import cas, images, memorization, neighbours, report, suite
@@ -33,6 +32,7 @@ from jaxgen.eval import options as options_lib
 from jaxgen.families import FAMILIES
 from jaxgen.run import workdirs
 from jaxgen.run.features import load_classifier
+from jaxgen.run.shell import protocol_test_set
 from jaxgen.train.checkpoint import load_latest
 
 
@@ -128,9 +128,7 @@ def _likelihood(family, config, loaded, params, key, options, bar) -> dict[str, 
     if spec is None:
         raise ValueError(f"family {config.family!r} reports no test log-likelihood with this config")
     one_call = FAMILIES[config.family].engine == "one_call"
-    limit = options.likelihood_examples or (0 if one_call else config.eval.num_examples)
-    test = test_protocol.test_set(loaded.test, loaded.scale, config.data.name, config.data.binarize,
-                                  loaded.spec.num_bins, limit, dequantized=one_call and family.dequantize)
+    test = protocol_test_set(config, loaded, family, options.likelihood_examples or None)
     batch_size = options.batch_size if one_call else config.data.eval_batch_size
     compiled = jax.jit(spec.log_prob)
     runs = []

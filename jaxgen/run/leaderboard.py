@@ -28,7 +28,7 @@ from jaxgen import rng as rng_lib
 from jaxgen.eval import suite
 from jaxgen.eval.likelihood import LikelihoodResult
 from jaxgen.eval.likelihood import table as likelihood_table
-from jaxgen.eval.options import SAMPLE_METRICS, default_options
+from jaxgen.eval.options import default_options
 from jaxgen.run import evaluate as evaluate_lib
 from jaxgen.run import workdirs
 from jaxgen.run.shell import train_and_evaluate
@@ -60,7 +60,7 @@ def _write_json(path: str, value) -> None:
 
 def _sample_options(feature_net: str, num_samples: int):
     o = default_options()
-    o.metrics = SAMPLE_METRICS[:1] + ("kid", "precision_recall", "density_coverage")
+    o.metrics = ("fid", "kid", "precision_recall", "density_coverage")
     o.feature_net = feature_net
     o.num_samples = num_samples
     o.kid_subsets = 20

@@ -32,13 +32,10 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float]:
             return done
     loaded = data_lib.load(config.data)
     family = entry.build(config, loaded.spec)
-    if entry.engine == "one_call":  # the whole test split
-        test = protocol.test_set(loaded.test, loaded.scale, config.data.name, config.data.binarize,
-                                 loaded.spec.num_bins, dequantized=family.dequantize)
+    test = protocol_test_set(config, loaded, family)
+    if entry.engine == "one_call":
         workdirs.write(workdir, config, loaded.spec, test)
         return one_call.fit_and_evaluate(config, workdir, family, loaded, test)
-    test = protocol.test_set(loaded.test, loaded.scale, config.data.name, config.data.binarize, loaded.spec.num_bins,
-                             config.eval.num_examples)
     step_batch = config.data.batch_size * family.batch_multiplier
     if step_batch > loaded.spec.num_train:
         raise checks.ConfigError(
@@ -46,6 +43,17 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float]:
             f"{family.batch_multiplier} minibatches) is more than the {loaded.spec.num_train} training examples")
     workdirs.write(workdir, config, loaded.spec, test)
     return stepped.train(config, workdir, family, loaded, test, hooks=_evaluators(config, workdir, loaded))
+
+
+def protocol_test_set(config, loaded, family, limit: int | None = None) -> protocol.TestSet:
+    """The protocol's test set a run of `config` is measured on: the whole split for a one-call
+    fit (uniformly dequantised where its family fits a density to grey levels), the first
+    config.eval.num_examples for a stepped run; `limit` overrides the number of examples."""
+    one_call = FAMILIES[config.family].engine == "one_call"
+    if limit is None:
+        limit = 0 if one_call else config.eval.num_examples
+    return protocol.test_set(loaded.test, loaded.scale, config.data.name, config.data.binarize, loaded.spec.num_bins,
+                             limit, dequantized=one_call and family.dequantize)
 
 
 def _evaluators(config, workdir: str, loaded) -> tuple[stepped.Hook, ...]:

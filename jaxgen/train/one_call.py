@@ -109,8 +109,8 @@ def fit_and_evaluate(config, workdir: str, family, loaded: data_lib.Loaded, test
 
     result = family.fit(data, rng_lib.stream(key, "fit"), report)
     metrics = {**result.metrics, "fit_seconds": time.perf_counter() - t0}
-    if family.likelihood is not None and family.likelihood(True) is not None:
-        spec = family.likelihood(True)
+    spec = family.likelihood(True) if family.likelihood is not None else None
+    if spec is not None:
         lik = likelihood_lib.evaluate(spec, jax.jit(spec.log_prob), result.params, test, test.batches(EVAL_BATCH),
                                       rng_lib.stream(key, "likelihood"))
         metrics.update(lik.metrics())

@@ -171,10 +171,11 @@ def train(config, workdir: str, family, loaded: data_lib.Loaded, test, hooks: tu
             save(done)
         every = config.eval.every_steps
         if every > 0 and done % every == 0 and done != num_steps:
-            results = _evaluate(compiled_evals, family, par, eval_params(), batcher, test, config,
+            params_now = eval_params()
+            results = _evaluate(compiled_evals, family, par, params_now, batcher, test, config,
                                 jax.random.fold_in(eval_key, done), False)
             writer.write(done, "eval", results)
-            _write_samples(sample_fn, eval_params(), jax.random.fold_in(sample_key, done), config, spec, writer, workdir,
+            _write_samples(sample_fn, params_now, jax.random.fold_in(sample_key, done), config, spec, writer, workdir,
                            done, loaded.test["x"])
         for hook in hooks if is_main else ():
             if hook.every > 0 and done % hook.every == 0 and done != num_steps:
@@ -182,20 +183,21 @@ def train(config, workdir: str, family, loaded: data_lib.Loaded, test, hooks: tu
     progress.close()
     train_seconds = time.perf_counter() - t_start
     save(num_steps)
-    results = _evaluate(compiled_evals, family, par, eval_params(), batcher, test, config,
+    final_params = eval_params()  # gathered once for the final evaluation, samples, figures and hooks
+    results = _evaluate(compiled_evals, family, par, final_params, batcher, test, config,
                         jax.random.fold_in(eval_key, num_steps), True)
     if is_main and compiled_evals.get("likelihood_result") is not None:
         with open(os.path.join(workdir, "likelihood.json"), "w") as f:
             json.dump(compiled_evals["likelihood_result"].to_json(), f, indent=2)
     writer.write(num_steps, "final", results)
-    sample_path = _write_samples(sample_fn, eval_params(), jax.random.fold_in(sample_key, num_steps), config, spec,
+    sample_path = _write_samples(sample_fn, final_params, jax.random.fold_in(sample_key, num_steps), config, spec,
                                  writer, workdir, num_steps, loaded.test["x"])
     if family.artifacts is not None and is_main:
-        for name, path in family.artifacts(eval_params(), rng_lib.stream(key, "artifacts"), loaded, workdir).items():
+        for name, path in family.artifacts(final_params, rng_lib.stream(key, "artifacts"), loaded, workdir).items():
             print(f"{name}: {path}")
     ckpt.close()  # waits for the final checkpoint, which the evaluation reads
     for hook in hooks if is_main else ():
-        results.update(hook.run(writer, num_steps, eval_params(), True))
+        results.update(hook.run(writer, num_steps, final_params, True))
     writer.close()
     if is_main:
         with open(os.path.join(workdir, "final_metrics.json"), "w") as f:
