@@ -30,6 +30,8 @@ def main(argv=None) -> None:
                    "that applies (the test log-likelihood where the family reports one, the image metrics with a "
                    "--feature_net, mode coverage on ring8 / grid25)")
     p.add_argument("--no_progress", action="store_true")
+    p.add_argument("--save_arrays", action="store_true",
+                   help="also write OUT/arrays.npz: samples, their features and logits, the reference features")
     flagged = [name for name in defaults if name not in ("metrics", "every_steps")]
     for name in flagged:
         p.add_argument(f"--{name}", type=type(defaults[name]), default=defaults[name])
@@ -48,7 +50,8 @@ def main(argv=None) -> None:
     if out is None:
         p.error("--out is required with --real")
     try:
-        result = evaluate(options, out, workdir=args.workdir, real_data=args.real, progress=not args.no_progress)
+        result = evaluate(options, out, workdir=args.workdir, real_data=args.real, progress=not args.no_progress,
+                          save_arrays=args.save_arrays)
     except (ValueError, FileNotFoundError) as err:
         sys.exit(f"error: {err}")
     for k, v in result["metrics"].items():

@@ -34,6 +34,7 @@ from jaxgen.run import workdirs
 from jaxgen.run.features import load_classifier
 from jaxgen.run.shell import protocol_test_set
 from jaxgen.train.checkpoint import load_latest
+from jaxgen.train.state import evaluation_params
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:
@@ -77,10 +78,7 @@ def load_params(workdir: str, config, family) -> tuple[object, int]:
     state, _, step = load_latest(workdir)
     if FAMILIES[config.family].engine == "one_call":
         return family.restore(state), step
-    params = state["params"]
-    if config.eval.use_ema and state.get("ema_params") is not None:
-        params = {**params, **state["ema_params"]}
-    return params, step
+    return evaluation_params(state["params"], state.get("ema_params"), config.eval.use_ema), step
 
 
 def real_data_config(real_data) -> ml_collections.ConfigDict:
@@ -148,12 +146,14 @@ def _likelihood(family, config, loaded, params, key, options, bar) -> dict[str, 
 
 def evaluate(options, out_dir: str, workdir: str | None = None, real_data=None, progress: bool = True,
              feature_net: features_lib.FeatureNet | None = None, params: tuple | None = None,
-             loaded: data_lib.Loaded | None = None) -> dict:
+             loaded: data_lib.Loaded | None = None, save_arrays: bool = False) -> dict:
     """Evaluate `workdir`'s latest checkpoint (or, with real_data, held-out real
     test images: the floor; see real_data_config) and write metrics.json and the
     report to out_dir. `feature_net` (e.g. features.from_function(...)) replaces
     the classifier named by options.feature_net. During training the run shell passes
-    `params` = (params, step) in memory and the `loaded` data."""
+    `params` = (params, step) in memory and the `loaded` data. With `save_arrays` and a feature
+    net, out_dir/arrays.npz keeps the samples, their features and logits, the reference
+    features and the training indices they come from, to recompute or extend any metric."""
     check(options, workdir, real_data, feature_net is not None)
     t0 = time.perf_counter()
     names = tuple(options.metrics)
@@ -235,6 +235,9 @@ def evaluate(options, out_dir: str, workdir: str | None = None, real_data=None, 
             real_feats = real_image_feats
         results.update(suite.compute(names, real_feats, fake_feats, fake_logits, rng_lib.stream(key, "kid"),
                                      options.kid_subsets, options.kid_subset_size))
+        if save_arrays:
+            np.savez_compressed(os.path.join(out_dir, "arrays.npz"), samples=samples, sample_features=fake_feats,
+                                sample_logits=fake_logits, reference_features=real_feats, reference_indices=ref_idx)
     if "cas" in names:
         results.update(cas.classification_accuracy_score(
             samples, labels, train, loaded.train["label"], test, loaded.test["label"], loaded.spec.num_classes,

@@ -39,3 +39,11 @@ def create(params: Any, opt_state: Any, key: jax.Array, ema: bool,
         ema_params=jax.tree.map(jnp.copy, tracked) if ema else None,
         rng=jax.random.key_data(key),
     )
+
+
+def evaluation_params(params: Any, ema_params: Any, use_ema: bool) -> Any:
+    """The params a run is evaluated and sampled with: with `use_ema` and an EMA kept, its
+    entries replace their live counterparts (all of them, or a GAN's generator only)."""
+    if use_ema and ema_params is not None:
+        return {**params, **ema_params}
+    return params

@@ -141,9 +141,7 @@ def train(config, workdir: str, family, loaded: data_lib.Loaded, test, hooks: tu
 
     def eval_params():
         s = par.get_state(state)
-        if config.eval.use_ema and s.ema_params is not None:
-            return {**s.params, **s.ema_params}  # EMA entries replace their live counterparts
-        return s.params
+        return state_lib.evaluation_params(s.params, s.ema_params, config.eval.use_ema)
 
     compiled_evals: dict = {}
     sample_fn = jax.jit(family.sample, static_argnums=2) if family.sample is not None else None  # labels: default

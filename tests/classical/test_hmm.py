@@ -71,14 +71,24 @@ def test_extreme_emissions_stay_finite():
         ref = logsumexp(ref[:, None] + TRANS, 0) + np.asarray(log_b[t], np.float64)
     np.testing.assert_allclose(ll.log_likelihood, logsumexp(ref), rtol=1e-5)
     assert np.isfinite(np.asarray(ll.gamma)).all() and np.isfinite(np.asarray(ll.xi_sum)).all()
-    path, _ = viterbi(jnp.asarray(INIT), jnp.asarray(TRANS), log_b, jnp.ones(50, bool))
-    assert path.shape == (50,)
+    path, path_lp = viterbi(jnp.asarray(INIT), jnp.asarray(TRANS), log_b, jnp.ones(50, bool))
+    # the best path by a float64 dynamic programme (max-product with back-pointers)
+    delta, back = INIT + np.asarray(log_b[0], np.float64), []
+    for t in range(1, 50):
+        scores = delta[:, None] + TRANS
+        back.append(scores.argmax(0))
+        delta = scores.max(0) + np.asarray(log_b[t], np.float64)
+    best = [int(delta.argmax())]
+    for pointers in reversed(back):
+        best.append(int(pointers[best[-1]]))
+    np.testing.assert_array_equal(path, best[::-1])
+    np.testing.assert_allclose(path_lp, delta.max(), rtol=1e-5)
 
 
 @pytest.mark.parametrize("emission", ["categorical", "gmm"])
 def test_baum_welch_never_decreases_and_recovers_the_chain(emission):
     true = CAT if emission == "categorical" else GAUSS
-    x, _ = true.sample(KEY, 40, 60)
+    x, z = true.sample(KEY, 40, 60)
     lengths = np.random.default_rng(0).integers(20, 61, size=40)
     mask = np.arange(60)[None] < lengths[:, None]
     fitted, trace = classical.fit_hmm(jax.random.key(3), x, 3, mask=mask, emission=emission, num_symbols=4,
@@ -87,6 +97,17 @@ def test_baum_welch_never_decreases_and_recovers_the_chain(emission):
     assert np.all(np.diff(ll) >= -1e-5 * np.abs(ll[:-1]))
     truth = float(jnp.sum(true.log_prob(x, jnp.asarray(mask))))
     assert float(jnp.sum(fitted.log_prob(x, jnp.asarray(mask)))) > truth - 5.0  # the MLE fits at least as well
+    if emission == "gmm":  # well-separated emissions identify the states: the chain itself is recovered
+        # match each fitted state to the true state with the nearest emission mean (not via the
+        # transitions under test), then compare the matrices within 4 standard errors of a
+        # transition frequency estimated from the fewest transitions any state makes here
+        fitted_means, true_means = np.asarray(fitted.emission.means[:, 0]), np.asarray(GAUSS.emission.means[:, 0])
+        order = np.linalg.norm(fitted_means[None] - true_means[:, None], axis=-1).argmin(1)
+        assert sorted(order) == [0, 1, 2]
+        z, pairs = np.asarray(z), mask[:, 1:] & mask[:, :-1]
+        fewest = np.bincount(z[:, :-1][pairs], minlength=3).min()
+        got = np.exp(np.asarray(fitted.log_trans))[np.ix_(order, order)]
+        np.testing.assert_allclose(got, np.exp(TRANS), atol=4 * np.sqrt(0.25 / fewest))
 
 
 def test_sampled_transitions_follow_the_matrix():
