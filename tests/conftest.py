@@ -15,14 +15,32 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+def timeout(seconds: float = 300.0) -> float:
+    """A subprocess time limit that scales with the machine's load (a loaded machine is slow,
+    not broken) and with $JAXGEN_TEST_TIMEOUT_SCALE; a hung process still fails, eventually."""
+    load = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return seconds * max(1.0, load) * float(os.environ.get("JAXGEN_TEST_TIMEOUT_SCALE", "1"))
+
+
 SHARED_DATA = pathlib.Path(os.environ.get("JAXGEN_DATA_DIR") or REPO.parent / "shared" / "data")
 
 
+IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+             "t10k-labels-idx1-ubyte.gz")
+
+
 @pytest.fixture
-def shared_data() -> pathlib.Path:
-    """The directory of original idx files; skips the test when it is absent."""
-    if not (SHARED_DATA / "mnist" / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"real datasets not found in {SHARED_DATA} (set JAXGEN_DATA_DIR)")
+def shared_data(request) -> pathlib.Path:
+    """The directory of original idx files. A test marked `integration("mnist", "fashion_mnist")`
+    is skipped, naming the missing files, unless every file of every dataset it names is there."""
+    marker = request.node.get_closest_marker("integration")
+    if marker is None or not marker.args:
+        raise ValueError(f"{request.node.name}: mark it @pytest.mark.integration(DATASET, ...) to use shared_data")
+    missing = [f"{name}/{f}" for name in marker.args for f in IDX_FILES if not (SHARED_DATA / name / f).exists()]
+    if missing:
+        pytest.skip(f"real data not found in {SHARED_DATA} (set JAXGEN_DATA_DIR): {', '.join(missing)}")
     return SHARED_DATA
 
 

@@ -19,8 +19,10 @@ from jaxgen.run import checks, workdirs
 from jaxgen.train import one_call, stepped
 
 
-def train_and_evaluate(config, workdir: str) -> dict[str, float]:
+def train_and_evaluate(config, workdir: str, hooks: tuple[stepped.Hook, ...] = ()) -> dict[str, float]:
     """Train (or fit) `config` in `workdir`, resuming from its checkpoints, and evaluate it.
+    `hooks` (stepped families) run after the configured evaluators, each on its schedule, right
+    after that step's checkpoint is written, and once on the final params.
 
     Returns the final metrics, also written to workdir/final_metrics.json.
     """
@@ -42,7 +44,7 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float]:
             f"config.data.batch_size={config.data.batch_size}: {step_batch} examples per step (x"
             f"{family.batch_multiplier} minibatches) is more than the {loaded.spec.num_train} training examples")
     workdirs.write(workdir, config, loaded.spec, test)
-    return stepped.train(config, workdir, family, loaded, test, hooks=_evaluators(config, workdir, loaded))
+    return stepped.train(config, workdir, family, loaded, test, hooks=_evaluators(config, workdir, loaded) + hooks)
 
 
 def protocol_test_set(config, loaded, family, limit: int | None = None) -> protocol.TestSet:

@@ -146,7 +146,7 @@ def test_toy_distributions():
         assert sources.SHAPES[name] == loaded.spec.shape
 
 
-@pytest.mark.integration
+@pytest.mark.integration("mnist", "fashion_mnist")
 def test_real_mnist_and_fashion_mnist(shared_data, shared_tfds_dir):
     for name in ("mnist", "fashion_mnist"):
         loaded = load(data_config(name=name, dir=str(shared_data), tfds_dir=str(shared_tfds_dir)))

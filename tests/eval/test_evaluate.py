@@ -195,7 +195,7 @@ def test_commands_end_in_one_line_on_user_errors(tmp_path):
     from experiments.configs import bayes_classifier
     from jaxgen.data import load, protocol
     from jaxgen.run import workdirs
-    from tests.conftest import REPO
+    from tests.conftest import REPO, timeout
 
     config = bayes_classifier.get_config("smoke")  # what the shell writes before fitting suffices
     loaded = load(config.data)
@@ -211,7 +211,7 @@ def test_commands_end_in_one_line_on_user_errors(tmp_path):
     result = subprocess.run([sys.executable, "-m", "experiments.launch", "--config=experiments/configs/vae.py:smoke",
                              f"--workdir={tmp_path / 'run'}", "--config.data.name=mnist",
                              f"--config.data.dir={tmp_path / 'idx'}", f"--config.data.tfds_dir={tmp_path / 'tfds'}",
-                             "--config.data.download=False"], cwd=REPO, capture_output=True, text=True, timeout=300,
+                             "--config.data.download=False"], cwd=REPO, capture_output=True, text=True, timeout=timeout(),
                             check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
     last = result.stderr.strip().splitlines()[-1]

@@ -5,13 +5,13 @@ import shutil
 import subprocess
 import sys
 
-from tests.conftest import REPO
+from tests.conftest import REPO, timeout
 
 LINT = "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports('setup.cfg', no_cache=True))"
 
 
 def _lint(root) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", LINT], cwd=root, capture_output=True, text=True, timeout=120,
+    return subprocess.run([sys.executable, "-c", LINT], cwd=root, capture_output=True, text=True, timeout=timeout(120),
                           env={"PYTHONPATH": str(root), "PATH": ""}, check=False)
 
 

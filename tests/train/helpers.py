@@ -7,7 +7,7 @@ import sys
 import jax
 import numpy as np
 
-from tests.conftest import REPO
+from tests.conftest import REPO, timeout
 
 
 def launch_args(workdir, *overrides, config="experiments/configs/vae.py:smoke"):
@@ -20,7 +20,7 @@ def run(args, devices: int = 1, **kw) -> subprocess.CompletedProcess:
         # Executables with cross-device collectives loaded from the persistent compilation cache
         # hung in XLA:CPU's all-reduce rendezvous (2 of 8 launches here): compile those afresh.
         env.pop("JAX_COMPILATION_CACHE_DIR", None)
-    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False, **kw)
+    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout(), check=False, **kw)
 
 
 def params_of(workdir) -> list[np.ndarray]:

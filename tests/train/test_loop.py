@@ -8,11 +8,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, timeout
 from tests.train.helpers import assert_same_params, launch_args, params_of, run
 
 
@@ -54,27 +53,24 @@ def test_one_device_equals_four_devices_jit_and_pmap(tmp_path):
 
 
 def test_killed_run_resumes_to_the_same_params(tmp_path):
-    flags = ["--config.train.num_steps=300", "--config.checkpoint.every_steps=10", "--config.checkpoint.keep=2",
-             "--config.train.log_every=10"]
-    full = run(launch_args(tmp_path / "full", *flags))
-    assert full.returncode == 0, full.stderr[-3000:]
+    """Killed (SIGKILL) right after its checkpoint at step 20 of 30, by a hook at that step, the
+    run resumes there and ends with the parameters of an uninterrupted run."""
+    from experiments import overrides
+    from experiments.configs import vae
+    from jaxgen.run import train_and_evaluate
 
-    killed_dir = tmp_path / "killed"
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1", JAX_PLATFORMS="cpu")
-    proc = subprocess.Popen(launch_args(killed_dir, *flags), cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while not (killed_dir / "checkpoints" / "50").exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    steps_left = [int(s) for s in os.listdir(killed_dir / "checkpoints") if s.isdigit()]
-    assert max(steps_left) < 300, "the run finished before it could be killed"
-
-    resumed = run(launch_args(killed_dir, *flags))
+    settings = {"train.num_steps": 30, "checkpoint.every_steps": 10, "checkpoint.keep": 2, "train.log_every": 10}
+    train_and_evaluate(overrides.apply(vae.get_config("smoke"), settings), str(tmp_path / "full"))
+    killed = tmp_path / "killed"
+    result = run([sys.executable, "-m", "tests.train.kill_at", "vae", "smoke", str(killed), "20",
+                  *(f"{k}={v}" for k, v in settings.items())])
+    assert result.returncode == -signal.SIGKILL, result.stderr[-3000:]
+    assert sorted(int(s) for s in os.listdir(killed / "checkpoints") if s.isdigit()) == [10, 20]
+    assert not (killed / "final_metrics.json").exists()
+    resumed = run(launch_args(killed, *(f"--config.{k}={v}" for k, v in settings.items())))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert "Resuming from step" in resumed.stdout
-    assert_same_params(params_of(tmp_path / "full"), params_of(killed_dir), atol=1e-6, rtol=1e-6)
+    assert "Resuming from step 20" in resumed.stdout
+    assert_same_params(params_of(tmp_path / "full"), params_of(killed), atol=1e-6, rtol=1e-6)
 
 
 def test_unreadable_latest_checkpoint_falls_back_to_previous(tmp_path):
@@ -119,7 +115,7 @@ def test_sweep_product_writes_one_table(tmp_path):
         [sys.executable, "-m", "experiments.sweep", "--config=experiments/configs/vae.py:smoke",
          f"--workdir={tmp_path}", "--set=optim.lr=1e-3,3e-3", "--set=model.latent_dim=2,3",
          "--config.train.num_steps=2"],
-        cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+        cwd=REPO, capture_output=True, text=True, timeout=timeout(), check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     table = (tmp_path / "sweep_results.md").read_text().splitlines()
     assert len(table) == 2 + 4 and "test_log_likelihood" in table[0] and "optim.lr" in table[0]
@@ -131,7 +127,7 @@ def test_sweep_checks_every_run_before_starting(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "experiments.sweep", "--config=experiments/configs/vae.py:smoke",
          f"--workdir={tmp_path / 'sw'}", "--set=data.batch_size=32,-1"],
-        cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+        cwd=REPO, capture_output=True, text=True, timeout=timeout(), check=False)
     assert result.returncode != 0 and "config.data.batch_size=-1" in result.stderr
     assert not (tmp_path / "sw").exists()
 
@@ -141,7 +137,7 @@ def test_sweep_names_a_bad_key_or_value_in_one_line_before_any_run(tmp_path):
                              ("--set=optim.lr=-1,1e-3", "config.optim.lr=-1.0: must be positive")):
         result = subprocess.run(
             [sys.executable, "-m", "experiments.sweep", "--config=experiments/configs/vae.py:smoke",
-             f"--workdir={tmp_path / 'sweep'}", setting], cwd=REPO, capture_output=True, text=True, timeout=300,
+             f"--workdir={tmp_path / 'sweep'}", setting], cwd=REPO, capture_output=True, text=True, timeout=timeout(),
             check=False)
         assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
         assert message in result.stderr.strip().splitlines()[-1]
