@@ -65,3 +65,18 @@ def test_nearest_neighbours_match_brute_force():
     grid = neighbours.neighbour_grid(queries[:2], train, k=3)
     assert grid.shape == (8, 4, 4, 1)
     np.testing.assert_array_equal(grid[1], train[idx[0, 0]])
+
+
+def test_memorisation_summary_on_copied_and_fresh_images():
+    """Copies of training images sit at distance 0 (ratio 0, every one a candidate copy);
+    fresh draws from the training distribution sit where held-out data do (ratio near 1, about
+    1% below held-out's 1st percentile)."""
+    from jaxgen.eval import memorization
+
+    rng = np.random.default_rng(0)
+    train, heldout, fresh = (rng.uniform(size=(n, 8, 8, 1)).astype(np.float32) for n in (2_000, 1_000, 1_000))
+    d_heldout = memorization.nearest_distances(heldout, train)
+    copied = memorization.summarize(memorization.nearest_distances(train[:300], train), d_heldout, "pixels")
+    assert copied["pixels_nn_median_ratio"] == 0.0 and copied["pixels_close_fraction"] == 1.0
+    new = memorization.summarize(memorization.nearest_distances(fresh, train), d_heldout, "pixels")
+    assert abs(new["pixels_nn_median_ratio"] - 1.0) < 0.02 and new["pixels_close_fraction"] < 0.03

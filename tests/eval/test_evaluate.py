@@ -164,7 +164,7 @@ def test_configured_evals_run_during_and_after_training(runs, tmp_path):
                                                                                                   rel=1e-6)
 
 
-def test_evaluate_a_one_call_fit_workdir(tmp_path):
+def test_evaluate_a_one_call_fit_workdir(tmp_path, smoke_run):
     """A GMM workdir: its test log-likelihood from the restored params equals the fit's own
     (exact, so the same in every repeat) and scipy's mixture density; mode coverage applies."""
     from scipy.special import logsumexp
@@ -174,12 +174,12 @@ def test_evaluate_a_one_call_fit_workdir(tmp_path):
     from jaxgen import data as data_lib
     from jaxgen.train.checkpoint import load_latest
 
-    final = train_and_evaluate(gmm.get_config("smoke"), str(tmp_path / "gmm"))
+    fitted, final, _ = smoke_run("gmm", "smoke")
     out = evaluate.evaluate(_options("", metrics=("likelihood", "modes"), num_samples=200), str(tmp_path / "eval"),
-                            workdir=str(tmp_path / "gmm"), progress=False)["metrics"]
+                            workdir=str(fitted), progress=False)["metrics"]
     assert out["test_log_likelihood"] == pytest.approx(final["test_log_likelihood"], rel=1e-6)
     assert out["test_log_likelihood_repeats_se"] == 0.0 and out["modes_covered"] >= 1
-    state = load_latest(str(tmp_path / "gmm"))[0]
+    state = load_latest(str(fitted))[0]
     tril = np.asarray(state["scale"], np.float64)  # full covariances: Cholesky factors
     x = data_lib.load(gmm.get_config("smoke").data).test["x"].astype(np.float64)
     comps = [np.log(w) + multivariate_normal(m, t @ t.T).logpdf(x) for w, m, t in

@@ -102,7 +102,7 @@ SMOKE += [("dcgan", "smoke"), ("cgan", "smoke"), ("aae", "smoke"), ("pix2pix", "
 @pytest.mark.parametrize("module,variant", SMOKE)
 def test_smoke_config_trains_and_evaluates(smoke_run, module, variant):
     config = importlib.import_module(f"experiments.configs.{module}").get_config(variant)
-    workdir, results = smoke_run(module, variant)
+    workdir, results, _ = smoke_run(module, variant)
     assert results and all(np.isfinite(v) or k == "mode_kl" for k, v in results.items())
     if module in ("dcgan", "cgan"):
         assert (workdir / "figures" / "nearest_neighbours.png").exists()

@@ -11,9 +11,11 @@ from experiments import leaderboard as leaderboard_cli
 from jaxgen.data import protocol
 from jaxgen.eval import likelihood
 
-# the smoke runs other tests of this session share (tests/conftest.py), reused by the board
-SHARED = {"feature net": ("classifier", "smoke"), "VAE": ("vae", "smoke"), "DCGAN": ("dcgan", "smoke"),
-          "AAE": ("aae", "smoke")}
+# every entry's run is the session's shared smoke run (tests/conftest.py), reused by the board
+SHARED = {"feature net": ("classifier", "smoke"), "VAE": ("vae", "smoke"), "RBM": ("rbm", "smoke"),
+          "RBM PCD": ("rbm", "smoke_pcd"), "DBN": ("dbn", "smoke"), "DBM": ("dbm", "smoke"),
+          "Bernoulli mixture": ("bernoulli_mixture", "smoke"), "GMM": ("gmm", "smoke"), "PPCA": ("ppca", "smoke"),
+          "KDE": ("kde", "smoke"), "DCGAN": ("dcgan", "smoke"), "AAE": ("aae", "smoke")}
 
 
 def test_smoke_leaderboard_writes_every_row_and_resumes_only_unfinished_entries(tmp_path, smoke_run):
@@ -21,7 +23,8 @@ def test_smoke_leaderboard_writes_every_row_and_resumes_only_unfinished_entries(
 
     root = tmp_path / "board"
     entries, feature_net, num_samples = leaderboard_cli.BOARDS["smoke"]
-    shared = {label: str(smoke_run(*spec)[0]) for label, spec in SHARED.items()}
+    assert set(SHARED) == {e.label for e in entries} | {"feature net"}
+    shared = {label: str(smoke_run(*spec).workdir) for label, spec in SHARED.items()}
 
     def board_run():
         run("smoke", entries, str(root), feature_net, "digits", num_samples, progress=False, workdirs=shared)
@@ -47,11 +50,11 @@ def test_smoke_leaderboard_writes_every_row_and_resumes_only_unfinished_entries(
     # killed after every entry but one: only that one is measured again
     kde = root / "entries" / "kde.json"
     kept = {p: p.stat().st_mtime_ns for p in (root / "entries").iterdir() if p != kde}
-    fit_rows = (root / "kde" / "metrics.jsonl").read_text()
+    fit_rows = (smoke_run("kde", "smoke").workdir / "metrics.jsonl").read_text()
     kde.unlink()
     board_run()
     assert kde.exists() and all(p.stat().st_mtime_ns == t for p, t in kept.items())
-    assert (root / "kde" / "metrics.jsonl").read_text() == fit_rows  # the finished KDE fit itself was reused
+    assert (smoke_run("kde", "smoke").workdir / "metrics.jsonl").read_text() == fit_rows  # the fit was reused
 
 
 def test_likelihood_tables_refuse_to_mix_protocols():

@@ -7,7 +7,7 @@ import sys
 import jax
 import numpy as np
 
-from tests.conftest import REPO, timeout
+from tests.conftest import REPO, TEST_XLA_FLAGS, timeout
 
 
 def launch_args(workdir, *overrides, config="experiments/configs/vae.py:smoke"):
@@ -15,11 +15,14 @@ def launch_args(workdir, *overrides, config="experiments/configs/vae.py:smoke"):
 
 
 def run(args, devices: int = 1, **kw) -> subprocess.CompletedProcess:
-    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu")
+    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices} {TEST_XLA_FLAGS}",
+               JAX_PLATFORMS="cpu")
     if devices > 1:
         # Executables with cross-device collectives loaded from the persistent compilation cache
-        # hung in XLA:CPU's all-reduce rendezvous (2 of 8 launches here): compile those afresh.
+        # hung in XLA:CPU's all-reduce rendezvous (2 of 8 launches here), and a 4-device pmap
+        # DCGAN compiled without backend optimisations aborted once: those compile afresh, fully.
         env.pop("JAX_COMPILATION_CACHE_DIR", None)
+        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
     return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout(), check=False, **kw)
 
 

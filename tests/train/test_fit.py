@@ -37,13 +37,11 @@ def test_every_variant_passes_the_checks(module, variant):
 
 
 @pytest.mark.parametrize("module", FIT_CONFIGS)
-def test_smoke_fit_writes_everything_and_is_not_redone(module, tmp_path):
+def test_smoke_fit_writes_everything_and_is_not_redone(module, smoke_run):
     """... and reads every key: each variant's keys are read by the recorded smoke fit (shell,
-    engine, data and fitter) or by the family's checks (tests/run/test_config_keys.py for why)."""
-    workdir = tmp_path / module
-    smoke = _config(module, "smoke")
-    with recording(smoke) as reads:
-        metrics = fit_and_evaluate(smoke, str(workdir))
+    engine, data and fitter; the session's shared run) or by the family's checks
+    (tests/run/test_config_keys.py for why)."""
+    workdir, metrics, reads = smoke_run(module, "smoke")
     for variant in importlib.import_module(f"experiments.configs.{module}").VARIANTS:
         config = _config(module, variant)
         with recording(config) as checked:
@@ -116,13 +114,13 @@ def test_bad_values_are_refused_before_writing(module, changes, message, tmp_pat
     assert not (tmp_path / "run").exists()
 
 
-def test_bernoulli_mixture_reports_the_exact_log_likelihood_on_the_protocol_test_set(tmp_path):
+def test_bernoulli_mixture_reports_the_exact_log_likelihood_on_the_protocol_test_set(smoke_run):
     """Recomputed here from the checkpoint with NumPy on the protocol's fixed binarisation."""
     from jaxgen.data import protocol
 
     config = _config("bernoulli_mixture", "smoke")
-    metrics = fit_and_evaluate(config, str(tmp_path))
-    state, _, _ = load_latest(str(tmp_path))
+    workdir, metrics, _ = smoke_run("bernoulli_mixture", "smoke")
+    state, _, _ = load_latest(str(workdir))
     log_w, logits = (np.asarray(state[k], np.float64) for k in ("log_weights", "logits"))
     loaded = data_lib.load(config.data)
     test = protocol.test_set(loaded.test, loaded.scale, "digits", True, 17)
@@ -132,4 +130,4 @@ def test_bernoulli_mixture_reports_the_exact_log_likelihood_on_the_protocol_test
     reference = np.logaddexp.reduce(joint, axis=1)
     np.testing.assert_allclose(metrics["test_log_likelihood"], reference.mean(), rtol=1e-5)
     np.testing.assert_allclose(metrics["test_bpd"], -reference.mean() / (64 * math.log(2)), rtol=1e-5)
-    assert json.loads((tmp_path / "test_set.json").read_text())["test_checksum"] == test.checksum
+    assert json.loads((workdir / "test_set.json").read_text())["test_checksum"] == test.checksum
