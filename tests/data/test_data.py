@@ -162,6 +162,7 @@ def test_toy_distributions():
         assert sources.SHAPES[name] == loaded.spec.shape
 
 
+@pytest.mark.slow
 @pytest.mark.integration("mnist", "fashion_mnist")
 def test_real_mnist_and_fashion_mnist(shared_data, shared_tfds_dir):
     for name in ("mnist", "fashion_mnist"):

@@ -58,6 +58,7 @@ def test_persistent_surrogate_continues_the_chains_and_gives_the_pcd_estimate():
     np.testing.assert_allclose(-grads["a"], jnp.mean(batch["x"], 0) - jnp.mean(v_model, 0), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_pcd_chains_survive_a_resume_and_do_not_depend_on_the_device_count(tmp_path):
     """The chains live in the checkpointed update state: a run resumed from its step-2
     checkpoint ends where an uninterrupted one does; 4 pmap devices give 1 device's result."""

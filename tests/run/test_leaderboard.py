@@ -18,6 +18,7 @@ SHARED = {"feature net": ("classifier", "smoke"), "VAE": ("vae", "smoke"), "RBM"
           "KDE": ("kde", "smoke"), "DCGAN": ("dcgan", "smoke"), "AAE": ("aae", "smoke")}
 
 
+@pytest.mark.slow
 def test_smoke_leaderboard_writes_every_row_and_resumes_only_unfinished_entries(tmp_path, smoke_run):
     from jaxgen.run.leaderboard import run
 

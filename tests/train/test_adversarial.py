@@ -91,6 +91,7 @@ def test_began_k_stays_in_unit_interval_during_training():
     assert max(ks) > 0.0  # the controller moved
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config,parallel", [
     ("experiments/configs/gan.py:smoke_wgan_gp", ("jit", "pmap")),
     # Batch norm: under jit its statistics are global by construction; pmap is the path that

@@ -131,3 +131,55 @@ def test_bernoulli_mixture_reports_the_exact_log_likelihood_on_the_protocol_test
     np.testing.assert_allclose(metrics["test_log_likelihood"], reference.mean(), rtol=1e-5)
     np.testing.assert_allclose(metrics["test_bpd"], -reference.mean() / (64 * math.log(2)), rtol=1e-5)
     assert json.loads((workdir / "test_set.json").read_text())["test_checksum"] == test.checksum
+
+
+def _dequantized_test_images(config):
+    """The protocol's uniformly dequantised test images (k + u) / 17 of 17-level digits, [N, 64]."""
+    from jaxgen.data import protocol
+
+    loaded = data_lib.load(config.data)
+    levels = loaded.test["x"].reshape(len(loaded.test["x"]), -1).astype(np.float64)
+    u = np.random.default_rng(protocol.TEST_DEQUANTIZATION_SEED).random(loaded.test["x"].shape, dtype=np.float32)
+    return (levels + u.reshape(len(levels), -1)) / 17
+
+
+def test_kde_metric_matches_scipy_on_the_restored_params(smoke_run):
+    """A Gaussian KDE on ring-of-8 points: log p(x) = logsumexp_i log N(x; x_i, L L^T) - log N
+    (scipy per centre), on the continuous test points themselves."""
+    from scipy.special import logsumexp
+
+    workdir, metrics, _ = smoke_run("kde", "smoke")
+    config = _config("kde", "smoke")
+    assert config.model.kernel == "gaussian" and config.data.name == "ring8"
+    state, _, _ = load_latest(str(workdir))
+    centres, tril = (np.asarray(state[k], np.float64) for k in ("data", "scale_tril"))
+    x = data_lib.load(config.data).test["x"].astype(np.float64)
+    per_centre = np.stack([multivariate_normal(c, tril @ tril.T).logpdf(x) for c in centres])
+    reference = logsumexp(per_centre, axis=0) - math.log(len(centres))
+    np.testing.assert_allclose(metrics["test_log_likelihood"], reference.mean(), rtol=1e-4)
+
+
+def test_hmm_metric_matches_a_numpy_forward_pass_on_the_restored_params(smoke_run):
+    """Images read as 8 rows of 8 pixels; emissions are Gaussian mixtures (scipy densities), the
+    forward recursion in float64 here."""
+    from scipy.special import logsumexp
+
+    workdir, metrics, _ = smoke_run("hmm", "smoke")
+    config = _config("hmm", "smoke")
+    state, _, _ = load_latest(str(workdir))
+    log_init, log_trans = (np.asarray(state[k], np.float64) for k in ("log_init", "log_trans"))
+    e = {k: np.asarray(v, np.float64) for k, v in state["emission"].items()}
+    assert config.model.covariance_type == "diag"  # scale: per-state, per-component standard deviations
+    rows = _dequantized_test_images(config).reshape(-1, 8, 8)
+
+    def emission(s, r):  # log sum_m w_sm N(r; mu_sm, diag(sigma_sm^2))
+        comps = [e["log_weights"][s, m] + multivariate_normal(e["means"][s, m], np.diag(e["scale"][s, m] ** 2)).logpdf(r)
+                 for m in range(e["means"].shape[1])]
+        return logsumexp(np.stack(comps), axis=0)
+
+    log_b = np.stack([[emission(s, rows[:, t]) for s in range(len(log_init))] for t in range(8)])  # [T, S, N]
+    alpha = log_init[:, None] + log_b[0]
+    for t in range(1, 8):
+        alpha = logsumexp(alpha[:, None, :] + log_trans[:, :, None], axis=0) + log_b[t]
+    reference = logsumexp(alpha, axis=0) - 64 * math.log(17)
+    np.testing.assert_allclose(metrics["test_log_likelihood"], reference.mean(), rtol=1e-4)

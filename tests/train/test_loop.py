@@ -36,6 +36,7 @@ def test_smoke_run_through_launcher_writes_artefacts(tmp_path):
     assert saved["test"]["num_bins"] == 17 and saved["test"]["test_examples"] == 100
 
 
+@pytest.mark.slow
 def test_one_device_equals_four_devices_jit_and_pmap(tmp_path):
     steps = ["--config.train.num_steps=3", "--config.checkpoint.every_steps=0"]
     runs = {
