@@ -22,6 +22,11 @@ def test_mode_coverage_on_constructed_points():
     assert strict["modes_covered"] == 2
     uniform = modes.mode_coverage(np.repeat(centres, 3, 0), centres, std=0.02)
     assert uniform == {"modes_covered": 8.0, "high_quality_fraction": 1.0, "mode_kl": 0.0}
+    # a collapsed generator: every sample near mode 5 covers exactly one mode, KL = log 8
+    collapsed = centres[5] + np.random.default_rng(0).normal(scale=0.02, size=(500, 2))
+    one = modes.mode_coverage(collapsed, centres, std=0.02)
+    assert one["modes_covered"] == 1 and one["high_quality_fraction"] > 0.98
+    np.testing.assert_allclose(one["mode_kl"], np.log(8), rtol=1e-6)
 
 
 def test_indicators_average_to_the_same_counts():
