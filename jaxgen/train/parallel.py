@@ -69,7 +69,10 @@ class PmapParallel:
         return jax.device_put(stacked, self._mesh.data_sharding)
 
     def get_state(self, state: Any) -> Any:
-        return jax.tree.map(lambda x: x[0], state)
+        """The first device's copy, read from its shard: indexing the stacked arrays (`x[0]`)
+        would compile one gather with cross-device collectives per leaf, dispatched back to
+        back, and XLA:CPU's all-reduce rendezvous deadlocked on those (2-core machine)."""
+        return jax.tree.map(lambda x: np.asarray(x.addressable_shards[0].data).reshape(x.shape[1:]), state)
 
     def put_batch(self, batch: dict) -> dict:
         n = len(self.devices)

@@ -19,8 +19,8 @@ def run(args, devices: int = 1, **kw) -> subprocess.CompletedProcess:
                JAX_PLATFORMS="cpu")
     if devices > 1:
         # Executables with cross-device collectives loaded from the persistent compilation cache
-        # hung in XLA:CPU's all-reduce rendezvous (2 of 8 launches here), and a 4-device pmap
-        # DCGAN compiled without backend optimisations aborted once: those compile afresh, fully.
+        # hung in XLA:CPU's all-reduce rendezvous (2 of 8 launches here): those compile afresh,
+        # fully optimised.
         env.pop("JAX_COMPILATION_CACHE_DIR", None)
         env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
     return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout(), check=False, **kw)
