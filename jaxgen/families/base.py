@@ -5,11 +5,13 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+import jax
 import optax
 
 from jaxgen.data.pipeline import DataSpec
 from jaxgen.eval.likelihood import Likelihood
 from jaxgen.losses.adversarial import clip_weights
+from jaxgen.sampling.ais import beta_schedule
 from jaxgen.train.adversarial import AdversarialStep
 from jaxgen.train.optim import make_optimizer
 from jaxgen.train.steps import Step
@@ -51,6 +53,28 @@ def adversarial_step(config, objective, d_steps: int = 1, weight_clip: float = 0
     if weight_clip > 0:
         d_tx = optax.chain(d_tx, clip_weights(weight_clip))
     return AdversarialStep(objective, d_tx, make_optimizer(config.optim, n), d_steps, config.train.ema_decay)
+
+
+def ais_likelihood(m, final: bool, estimator: str, log_prob: Callable, log_partition: Callable,
+                   settings: dict | None = None) -> Likelihood | None:
+    """The test log-likelihood of a Boltzmann family whose per-example `log_prob(params, batch,
+    key, log_z)` needs log Z: estimated by AIS once per evaluation, `log_partition(params, key,
+    betas, num_chains)` -> an AIS result (log_z, stderr), on model.ais_schedule with
+    model.ais_betas (final) or model.ais_betas_periodic betas and model.ais_chains chains; its
+    standard error enters the reported one. None when the evaluation runs no AIS (0 betas)."""
+    num_betas = m.ais_betas if final else m.ais_betas_periodic
+    if num_betas == 0:
+        return None
+    betas = beta_schedule(num_betas, m.ais_schedule)
+
+    def prepare(params, key):
+        res = jax.jit(lambda k: log_partition(params, k, betas, m.ais_chains))(key)
+        return res.log_z, {"log_z": float(res.log_z), "log_z_se": float(res.stderr)}
+
+    return Likelihood("estimate", estimator, log_prob,
+                      {"ais_betas": num_betas, "ais_chains": m.ais_chains, "ais_schedule": m.ais_schedule,
+                       **(settings or {})}, prepare=prepare, shared_se="log_z_se",
+                      dequantization="none (binary data)")
 
 
 @dataclasses.dataclass(frozen=True)

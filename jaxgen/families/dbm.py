@@ -20,9 +20,8 @@ import optax
 from jaxgen.classical.dbm import DBM, DoubledRBM, ais_log_partition, pcd_gradient
 from jaxgen.data.pipeline import DataSpec
 from jaxgen.eval.likelihood import Likelihood
-from jaxgen.families.base import Family
+from jaxgen.families.base import Family, ais_likelihood
 from jaxgen.families.dbn import _flat, cd_phase_update, validate_boltzmann
-from jaxgen.sampling.ais import beta_schedule
 from jaxgen.train.optim import make_optimizer
 from jaxgen.train.phases import Phase, PhasedStep
 
@@ -94,23 +93,15 @@ def build_dbm(config, spec: DataSpec) -> Family:
     ))
 
     def likelihood(final: bool) -> Likelihood | None:
-        num_betas = m.ais_betas if final else m.ais_betas_periodic
-        if num_betas == 0:
-            return None
-        betas = beta_schedule(num_betas, m.ais_schedule)
-
-        def prepare(params, key):
+        def log_partition(params, key, betas, num_chains):
             dbm = dbm_of(params)
-            res = jax.jit(lambda k: ais_log_partition(dbm, k, betas, m.ais_chains, dbm.a))(key)
-            return res.log_z, {"log_z": float(res.log_z), "log_z_se": float(res.stderr)}
+            return ais_log_partition(dbm, key, betas, num_chains, dbm.a)
 
         def log_prob(params, batch, key, log_z):
             return {"log_prob": dbm_of(params).elbo(_flat(batch["x"]), log_z, m.bound_mf_iters)}
 
-        return Likelihood("estimate", "mean-field bound + AIS log Z", log_prob,
-                          {"ais_betas": num_betas, "ais_chains": m.ais_chains, "ais_schedule": m.ais_schedule,
-                           "bound_mf_iters": m.bound_mf_iters}, prepare=prepare, shared_se="log_z_se",
-                          dequantization="none (binary data)")
+        return ais_likelihood(m, final, "mean-field bound + AIS log Z", log_prob, log_partition,
+                              {"bound_mf_iters": m.bound_mf_iters})
 
     def sample(params, key, n, labels=None):
         if labels is not None:

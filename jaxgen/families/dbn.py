@@ -16,8 +16,7 @@ from jaxgen.classical.dbn import DBN
 from jaxgen.classical.rbm import RBM, ais_log_partition, cd_gradient
 from jaxgen.data.pipeline import DataSpec
 from jaxgen.eval.likelihood import Likelihood
-from jaxgen.families.base import Family
-from jaxgen.sampling.ais import beta_schedule
+from jaxgen.families.base import Family, ais_likelihood
 from jaxgen.train.optim import make_optimizer
 from jaxgen.train.phases import Phase, PhasedStep
 
@@ -95,23 +94,18 @@ def build_dbn(config, spec: DataSpec) -> Family:
     step = PhasedStep(phases)
 
     def likelihood(final: bool) -> Likelihood | None:
-        num_betas = m.ais_betas if final else m.ais_betas_periodic
-        if len(widths) != 2 or num_betas == 0:
+        if len(widths) != 2:
             return None  # the bound is written for two-layer DBNs
-        betas = beta_schedule(num_betas, m.ais_schedule)
 
-        def prepare(params, key):
+        def log_partition(params, key, betas, num_chains):
             top = rbm_of(params["layer_1"])
-            res = jax.jit(lambda k: ais_log_partition(top, k, betas, m.ais_chains, top.a))(key)
-            return res.log_z, {"log_z": float(res.log_z), "log_z_se": float(res.stderr)}
+            return ais_log_partition(top, key, betas, num_chains, top.a)
 
         def log_prob(params, batch, key, log_z):
             return {"log_prob": dbn_of(params).lower_bound(key, _flat(batch["x"]), log_z, m.bound_samples)}
 
-        return Likelihood("estimate", "variational bound + AIS log Z of the top RBM", log_prob,
-                          {"ais_betas": num_betas, "ais_chains": m.ais_chains, "ais_schedule": m.ais_schedule,
-                           "bound_samples": m.bound_samples}, prepare=prepare, shared_se="log_z_se",
-                          dequantization="none (binary data)")
+        return ais_likelihood(m, final, "variational bound + AIS log Z of the top RBM", log_prob, log_partition,
+                              {"bound_samples": m.bound_samples})
 
     def sample(params, key, n, labels=None):
         if labels is not None:

@@ -21,8 +21,7 @@ from jaxgen import rng as rng_lib
 from jaxgen.classical.rbm import RBM, VISIBLE, ais_log_partition, base_rate_rbm
 from jaxgen.data.pipeline import DataSpec
 from jaxgen.eval.likelihood import Likelihood
-from jaxgen.families.base import Family
-from jaxgen.sampling.ais import beta_schedule
+from jaxgen.families.base import Family, ais_likelihood
 from jaxgen.train.optim import make_optimizer
 from jaxgen.train.steps import GradientStep, PersistentStep
 
@@ -108,23 +107,17 @@ def build_rbm(config, spec: DataSpec) -> Family:
         return {"test_recon_error": _recon_error(_rbm(params, visible), _flat(batch["x"]))}
 
     def likelihood(final: bool) -> Likelihood | None:
-        num_betas = m.ais_betas if final else m.ais_betas_periodic
-        if visible != "bernoulli" or num_betas == 0:
+        if visible != "bernoulli":
             return None
-        betas = beta_schedule(num_betas, m.ais_schedule)
-
-        def prepare(params, key):
-            res = jax.jit(lambda k: ais_log_partition(_rbm(params, visible), k, betas, m.ais_chains,
-                                                      params["base_a"]))(key)
-            return res.log_z, {"log_z": float(res.log_z), "log_z_se": float(res.stderr)}
 
         def log_prob(params, batch, key, log_z):
             neg_f = -_rbm(params, visible).free_energy(_flat(batch["x"]))
             return {"log_prob": neg_f - log_z, "neg_free_energy": neg_f}
 
-        return Likelihood("estimate", "ais", log_prob,
-                          {"ais_betas": num_betas, "ais_chains": m.ais_chains, "ais_schedule": m.ais_schedule},
-                          prepare=prepare, shared_se="log_z_se", dequantization="none (binary data)")
+        def log_partition(params, key, betas, num_chains):
+            return ais_log_partition(_rbm(params, visible), key, betas, num_chains, params["base_a"])
+
+        return ais_likelihood(m, final, "ais", log_prob, log_partition)
 
     def sample(params, key, n, labels=None):
         if labels is not None:
