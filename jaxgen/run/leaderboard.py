@@ -91,6 +91,13 @@ def _sample_grid(workdir: str) -> str | None:
     return os.path.join(folder, steps[-1]) if steps else None
 
 
+def _trained(config, workdir: str) -> dict:
+    """The final metrics of the run in `workdir`: a finished run (final_metrics.json) is reused
+    as it is, without building its data; otherwise it is trained or resumed there."""
+    final_path = os.path.join(workdir, "final_metrics.json")
+    return _json(final_path) if os.path.exists(final_path) else train_and_evaluate(config, workdir)
+
+
 def run_entry(entry: Entry, root: str, feature_net: str | None, num_samples: int, progress: bool,
               workdir: str | None = None) -> dict:
     """Train or reuse, then measure one entry; the record is also saved in root/entries/. The run
@@ -102,8 +109,7 @@ def run_entry(entry: Entry, root: str, feature_net: str | None, num_samples: int
     config = entry.config()
     workdir = workdir or os.path.join(root, slug(entry.label))
     t0 = time.perf_counter()
-    final_path = os.path.join(workdir, "final_metrics.json")  # a finished run is reused as it is
-    final = _json(final_path) if os.path.exists(final_path) else train_and_evaluate(config, workdir)
+    final = _trained(config, workdir)
     record = {"label": entry.label, "family": config.family, "workdir": workdir,
               "train_seconds": final.get("train_seconds_this_session", final.get("fit_seconds", time.perf_counter() - t0))}
     lik_path = os.path.join(workdir, "likelihood.json")
@@ -239,8 +245,7 @@ def run(title: str, entries: list[Entry], root: str, feature_net_entry: Entry | 
     feature_net = None
     if feature_net_entry is not None:
         feature_net = workdirs.get(feature_net_entry.label) or os.path.join(root, "feature_net")
-        if not os.path.exists(os.path.join(feature_net, "final_metrics.json")):
-            train_and_evaluate(feature_net_entry.config(), feature_net)
+        _trained(feature_net_entry.config(), feature_net)
     records, skipped = [], []
     for entry in entries:
         if budget_minutes and time.perf_counter() - t0 > 60 * budget_minutes and not os.path.exists(

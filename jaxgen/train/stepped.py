@@ -168,16 +168,17 @@ def train(config, workdir: str, family, loaded: data_lib.Loaded, test, hooks: tu
         if ckpt.should_save(done) and done != num_steps:
             save(done)
         every = config.eval.every_steps
-        if every > 0 and done % every == 0 and done != num_steps:
-            params_now = eval_params()
+        evaluate_now = every > 0 and done % every == 0 and done != num_steps
+        due = [h for h in (hooks if is_main else ()) if h.every > 0 and done % h.every == 0 and done != num_steps]
+        params_now = eval_params() if evaluate_now or due else None  # gathered once for this step's consumers
+        if evaluate_now:
             results = _evaluate(compiled_evals, family, par, params_now, batcher, test, config,
                                 jax.random.fold_in(eval_key, done), False)
             writer.write(done, "eval", results)
             _write_samples(sample_fn, params_now, jax.random.fold_in(sample_key, done), config, spec, writer, workdir,
                            done, loaded.test["x"])
-        for hook in hooks if is_main else ():
-            if hook.every > 0 and done % hook.every == 0 and done != num_steps:
-                hook.run(writer, done, eval_params(), False)
+        for hook in due:
+            hook.run(writer, done, params_now, False)
     progress.close()
     train_seconds = time.perf_counter() - t_start
     save(num_steps)

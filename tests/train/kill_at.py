@@ -5,7 +5,6 @@ and kills its own process with SIGKILL right after step STEP's checkpoint is wri
 at a chosen step, not a race against a polling test.
 """
 
-import ast
 import importlib
 import os
 import signal
@@ -19,11 +18,7 @@ def main(argv: list[str]) -> None:
     from jaxgen.train.stepped import Hook
 
     config = importlib.import_module(f"experiments.configs.{module}").get_config(variant)
-    changes = {}
-    for setting in settings:
-        key, value = setting.split("=", 1)
-        changes[key] = ast.literal_eval(value)
-    config = overrides.apply(config, changes)
+    config = overrides.apply(config, {k: overrides.parse_value(v) for k, v in (s.split("=", 1) for s in settings)})
 
     def kill(writer, done, params, final):
         if done == int(step) and not final:

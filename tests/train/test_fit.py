@@ -64,16 +64,11 @@ def test_smoke_fit_writes_everything_and_is_not_redone(module, smoke_run):
 def test_ppca_metric_matches_scipy_on_the_restored_params(tmp_path):
     """On 17-level digits the density is scored on the protocol's uniformly dequantised test
     images, (k + u) / 17, and log p - 64 log 17 bounds the discrete log-likelihood."""
-    from jaxgen.data import protocol
-
     config = overrides.apply(_config("ppca", "smoke"), {"model.method": "closed_form"})
     metrics = fit_and_evaluate(config, str(tmp_path))
     state, _, _ = load_latest(str(tmp_path))
     w, mean, noise = (np.asarray(state[k], np.float64) for k in ("weights", "mean", "noise_var"))
-    loaded = data_lib.load(config.data)
-    levels = loaded.test["x"].reshape(len(loaded.test["x"]), -1).astype(np.float64)
-    u = np.random.default_rng(protocol.TEST_DEQUANTIZATION_SEED).random(loaded.test["x"].shape, dtype=np.float32)
-    x = (levels + u.reshape(len(levels), -1)) / 17
+    x = _dequantized_test_images(config)
     reference = multivariate_normal(mean, w @ w.T + noise * np.eye(len(mean))).logpdf(x) - 64 * math.log(17)
     np.testing.assert_allclose(metrics["test_log_likelihood"], reference.mean(), rtol=1e-4)
     saved = json.loads((tmp_path / "likelihood.json").read_text())
