@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxgen.nn.conv import space_to_depth
+from jaxgen.nn.layers import Conv
 
 Array = jax.Array
 
@@ -35,7 +36,7 @@ class Classifier(nn.Module):
         if self.stem > 1:
             h = space_to_depth(h, self.stem)
         for width in self.channels:
-            h = nn.relu(nn.Conv(width, (3, 3), padding="SAME")(h))
+            h = nn.relu(Conv(width, (3, 3))(h))
             if min(h.shape[1:3]) >= 2:
                 h = nn.max_pool(h, (2, 2), (2, 2))
         h = h.reshape(h.shape[0], -1)

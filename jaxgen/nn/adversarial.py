@@ -33,6 +33,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgen.nn.conv import ConvDecoder, ConvEncoder, depth_to_space, space_to_depth
+from jaxgen.nn.layers import Conv
 
 Array = jax.Array
 NORMS = ("batch", "layer", "none")
@@ -62,9 +63,9 @@ class _Layer(nn.Module):
         elif self.space_to_depth and self.strides == 2:
             x = space_to_depth(x, 2)
             half = (self.kernel[0] // 2, self.kernel[1] // 2)
-            layer = nn.Conv(self.features, half, padding="SAME", use_bias=self.use_bias)
+            layer = Conv(self.features, half, padding="SAME", use_bias=self.use_bias)
         else:
-            layer = nn.Conv(self.features, self.kernel, strides=self.strides, padding="SAME", use_bias=self.use_bias)
+            layer = Conv(self.features, self.kernel, strides=self.strides, padding="SAME", use_bias=self.use_bias)
         if self.spectral:
             return nn.SpectralNorm(layer)(x, update_stats=update_stats)
         return layer(x)
@@ -119,7 +120,7 @@ class DCGANGenerator(nn.Module):
     def _up(self, x: Array, features: int, use_bias: bool) -> Array:
         if self.upsample == "transpose":
             return nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding="SAME", use_bias=use_bias)(x)
-        return depth_to_space(nn.Conv(4 * features, (3, 3), padding="SAME", use_bias=use_bias)(x), 2)
+        return depth_to_space(Conv(4 * features, (3, 3), padding="SAME", use_bias=use_bias)(x), 2)
 
     @nn.compact
     def __call__(self, z: Array, labels: Array | None = None) -> Array:

@@ -12,6 +12,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxgen.nn.layers import Conv
+
 
 def depth_to_space(x: jax.Array, block: int) -> jax.Array:
     """[B, H, W, C * block^2] -> [B, H * block, W * block, C]."""
@@ -42,7 +44,7 @@ class ConvEncoder(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         for width in self.channels:
-            x = self.activation(nn.Conv(width, (3, 3), strides=(2, 2), padding="SAME")(x))
+            x = self.activation(Conv(width, (3, 3), strides=(2, 2), padding="SAME")(x))
         return x.reshape(x.shape[0], -1)
 
 
@@ -64,6 +66,6 @@ class ConvDecoder(nn.Module):
         x = self.activation(nn.Dense(h * w * self.channels[0])(z))
         x = x.reshape(z.shape[0], h, w, self.channels[0])
         for width in self.channels:
-            x = depth_to_space(nn.Conv(4 * width, (3, 3), padding="SAME")(x), 2)
+            x = depth_to_space(Conv(4 * width, (3, 3), padding="SAME")(x), 2)
             x = self.activation(x)
-        return nn.Conv(self.out_channels, (3, 3), padding="SAME")(x)
+        return Conv(self.out_channels, (3, 3), padding="SAME")(x)

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgen.nn.conv import depth_to_space
+from jaxgen.nn.layers import Conv
 
 Array = jax.Array
 
@@ -32,15 +33,15 @@ class UNet(nn.Module):
         skips = []
         h = x
         for i, width in enumerate(self.channels):
-            h = nn.Conv(width, (4, 4), strides=2, padding="SAME", use_bias=i == 0)(h)
+            h = Conv(width, (4, 4), strides=2, padding="SAME", use_bias=i == 0)(h)
             h = nn.leaky_relu(h if i == 0 else self._bn()(h), 0.2)
             skips.append(h)
         for level in reversed(range(len(self.channels))):  # h is at the resolution of skips[level]
             if level < len(self.channels) - 1:
                 h = jnp.concatenate([h, skips[level]], -1)
             if level == 0:
-                return jnp.tanh(depth_to_space(nn.Conv(4 * self.out_channels, (3, 3), padding="SAME")(h), 2))
-            h = depth_to_space(nn.Conv(4 * self.channels[level - 1], (3, 3), padding="SAME", use_bias=False)(h), 2)
+                return jnp.tanh(depth_to_space(Conv(4 * self.out_channels, (3, 3), padding="SAME")(h), 2))
+            h = depth_to_space(Conv(4 * self.channels[level - 1], (3, 3), padding="SAME", use_bias=False)(h), 2)
             h = nn.relu(self._bn()(h))
         raise ValueError("UNet needs at least one channel entry")
 
@@ -59,8 +60,8 @@ class PatchDiscriminator(nn.Module):
     def __call__(self, condition: Array, x: Array) -> Array:
         h = jnp.concatenate([condition, x], -1)
         for i, width in enumerate(self.channels):
-            h = nn.Conv(width, (4, 4), strides=2, padding="SAME", use_bias=i == 0)(h)
+            h = Conv(width, (4, 4), strides=2, padding="SAME", use_bias=i == 0)(h)
             if i > 0:
                 h = nn.BatchNorm(use_running_average=False, momentum=0.9, axis_name=self.axis_name)(h)
             h = nn.leaky_relu(h, 0.2)
-        return nn.Conv(1, (4, 4), padding="SAME")(h)[..., 0]  # [B, h, w]
+        return Conv(1, (4, 4), padding="SAME")(h)[..., 0]  # [B, h, w]
