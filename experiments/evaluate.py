@@ -14,6 +14,7 @@ import sys
 
 from jaxgen.eval import suite
 from jaxgen.eval.options import NEEDS_FEATURES, default_options
+from jaxgen.run import compile_cache
 from jaxgen.run.evaluate import default_metrics, evaluate
 
 IMAGE_METRICS = NEEDS_FEATURES  # every metric of images and a feature net
@@ -30,12 +31,14 @@ def main(argv=None) -> None:
                    "that applies (the test log-likelihood where the family reports one, the image metrics with a "
                    "--feature_net, mode coverage on ring8 / grid25)")
     p.add_argument("--no_progress", action="store_true")
+    p.add_argument("--compilation_cache", help="persistent XLA compilation cache directory, or 'off' (default: $JAXGEN_COMPILATION_CACHE, else ~/.cache/jaxgen/xla)")
     p.add_argument("--save_arrays", action="store_true",
                    help="also write OUT/arrays.npz: samples, their features and logits, the reference features")
     flagged = [name for name in defaults if name not in ("metrics", "every_steps")]
     for name in flagged:
         p.add_argument(f"--{name}", type=type(defaults[name]), default=defaults[name])
     args = p.parse_args(argv)
+    compile_cache.enable(args.compilation_cache)
     options = defaults
     for name in flagged:
         options[name] = getattr(args, name)

@@ -18,6 +18,7 @@ from experiments import overrides
 _CONFIG = config_flags.DEFINE_config_file("config", None, "path/to/config.py[:variant]", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics and samples.")
 _DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (multi-host).")
+_CACHE = flags.DEFINE_string("compilation_cache", None, "Persistent XLA compilation cache directory, or 'off' (default: $JAXGEN_COMPILATION_CACHE, else ~/.cache/jaxgen/xla).")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -27,10 +28,11 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO
     import jax
 
-    from jaxgen.run import USER_ERRORS, train_and_evaluate
+    from jaxgen.run import USER_ERRORS, compile_cache, train_and_evaluate
 
     if _DISTRIBUTED.value:
         jax.distributed.initialize()
+    compile_cache.enable(_CACHE.value)
     try:
         train_and_evaluate(_CONFIG.value, _WORKDIR.value)
     except USER_ERRORS as err:  # a bad config value or data file: one line naming it, no traceback

@@ -26,6 +26,7 @@ from experiments import overrides as overrides_lib
 _CONFIG = config_flags.DEFINE_config_file("config", None, "path/to/config.py[:variant]", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Parent directory of the runs and the results table.")
 _SWEEP = flags.DEFINE_string("sweep", None, "Python file with get_sweep() -> list[dict].")
+_CACHE = flags.DEFINE_string("compilation_cache", None, "Persistent XLA compilation cache directory, or 'off' (default: $JAXGEN_COMPILATION_CACHE, else ~/.cache/jaxgen/xla).")
 _SET = flags.DEFINE_multi_string("set", [], "key=v1,v2,...; several --set flags form a product.")
 flags.mark_flags_as_required(["config", "workdir"])
 
@@ -107,7 +108,9 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     logging.set_verbosity(logging.WARNING)
-    from jaxgen.run import USER_ERRORS
+    from jaxgen.run import USER_ERRORS, compile_cache
+
+    compile_cache.enable(_CACHE.value)
 
     try:  # a bad sweep file, key or value: one line naming it, before any run starts
         runs = load_sweep_file(_SWEEP.value) if _SWEEP.value else []

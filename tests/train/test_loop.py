@@ -16,9 +16,11 @@ from tests.train.helpers import assert_same_params, launch_args, params_of, run
 
 
 def test_smoke_run_through_launcher_writes_artefacts(tmp_path):
-    workdir = tmp_path / "run"
-    result = run(launch_args(workdir, "--config.train.num_steps=1", "--config.checkpoint.every_steps=1"))
+    workdir, cache = tmp_path / "run", tmp_path / "xla-cache"
+    result = run(launch_args(workdir, "--config.train.num_steps=1", "--config.checkpoint.every_steps=1",
+                             f"--compilation_cache={cache}"))
     assert result.returncode == 0, result.stderr[-3000:]
+    assert len(os.listdir(cache)) >= 3  # the step, the evaluation and the sampler, compiled once for a relaunch
     assert "Final metrics: test_log_likelihood=" in result.stdout and "Checkpoints:" in result.stdout
     assert json.loads((workdir / "config.json").read_text())["family"] == "vae"
     lines = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
