@@ -48,6 +48,7 @@ class Batcher:
     process_index: int = 0
     process_count: int = 1
     _binary_test: np.ndarray | None = dataclasses.field(default=None, repr=False)
+    _order: tuple[int, np.ndarray] | None = dataclasses.field(default=None, repr=False)  # (epoch, permutation)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -71,10 +72,18 @@ class Batcher:
             batch["label"] = arrays["label"][idx].astype(np.int32)
         return batch
 
+    def _epoch_order(self, epoch: int) -> np.ndarray:
+        """The permutation of epoch `epoch`, drawn from (seed, epoch) once and kept for its batches."""
+        cached = self._order  # one read: the prefetch thread and the caller may both ask
+        if cached is None or cached[0] != epoch:
+            cached = (epoch, np.random.default_rng([self.seed, epoch]).permutation(len(self.train["x"])))
+            self._order = cached
+        return cached[1]
+
     def train_batch(self, step: int) -> dict:
         """This process's share of the global training batch of `step`."""
         epoch, i = self.position(step)
-        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.train["x"]))
+        order = self._epoch_order(epoch)
         local = self._local(i * self.batch_size, (i + 1) * self.batch_size)
         idx = order[local]
         batch = self._finish(self.train, idx, np.random.default_rng([self.seed, epoch, i, self.process_index]))

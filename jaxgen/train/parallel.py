@@ -38,6 +38,8 @@ class MeshParallel:
         return state
 
     def put_batch(self, batch: dict) -> dict:
+        if jax.process_count() == 1:  # one call for the whole batch: less host time per step
+            return jax.device_put(batch, self.data_sharding)
         return {k: jax.make_array_from_process_local_data(self.data_sharding, v) for k, v in batch.items()}
 
     put_eval_batch = put_batch

@@ -15,11 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 import jaxgen
 from jaxgen import data as data_lib
 from jaxgen import rng as rng_lib
+from jaxgen.data.prefetch import Prefetcher
 from jaxgen.eval import images
 from jaxgen.eval import likelihood as likelihood_lib
 from jaxgen.eval.dataset import average_over_batches
@@ -33,19 +35,52 @@ class NonFiniteLossError(FloatingPointError):
     """The loss or gradient became NaN or Inf."""
 
 
-def _fetch_and_average(pending: list[dict]) -> dict[str, float]:
-    fetched = jax.device_get(pending)
-    keys = fetched[0].keys()
-    return {k: float(np.mean([np.mean(m[k]) for m in fetched])) for k in keys}
+class _MetricSums:
+    """The training metrics summed since the last log, and the first step whose loss or gradient
+    was not finite. On one device (or a jit Mesh, whose metrics are replicated) the sums stay on
+    the device: one small jitted add per step, one transfer per log, instead of fetching every
+    step's scalars. With a pmap or on a multi-device CPU (which blocks on every step anyway) the
+    step's metrics are fetched and summed on the host."""
 
+    def __init__(self, on_device: bool):
+        self.on_device = on_device
+        self.count = 0
+        self._sums = None
 
-def _check_finite(pending_steps: list[int], pending: list[dict]) -> None:
-    for step, metrics in zip(pending_steps, jax.device_get(pending)):
-        if not np.all(metrics["finite"]):
+    @staticmethod
+    @jax.jit
+    def _add(sums, metrics, step):
+        total, first_bad, bad_loss = sums
+        means = {k: jnp.mean(v.astype(jnp.float32)) for k, v in metrics.items()}
+        bad = (first_bad < 0) & ~jnp.all(metrics["finite"])
+        return ({k: total[k] + means[k] for k in total}, jnp.where(bad, step, first_bad),
+                jnp.where(bad, means["loss"], bad_loss))
+
+    def add(self, step: int, metrics: dict) -> None:
+        if self._sums is None:
+            self._sums = ({k: np.float32(0.0) for k in metrics}, np.int32(-1), np.float32(0.0))
+        if self.on_device:
+            self._sums = self._add(self._sums, metrics, np.int32(step))
+        else:
+            host = jax.device_get(metrics)
+            total, first_bad, bad_loss = self._sums
+            if first_bad < 0 and not np.all(host["finite"]):
+                first_bad, bad_loss = step, float(np.mean(host["loss"]))
+            self._sums = ({k: total[k] + float(np.mean(host[k])) for k in total}, first_bad, bad_loss)
+        self.count += 1
+
+    def read(self) -> dict[str, float]:
+        """The averages since the last read; raises NonFiniteLossError naming the first bad step."""
+        total, first_bad, bad_loss = jax.device_get(self._sums)
+        if first_bad >= 0:
             raise NonFiniteLossError(
-                f"loss or gradient is NaN/Inf at step {step} (loss={np.mean(metrics['loss'])}); the run stopped and "
+                f"loss or gradient is NaN/Inf at step {int(first_bad)} (loss={float(bad_loss)}); the run stopped and "
                 "the last good checkpoint is kept. Lower config.optim.lr or set config.optim.grad_clip_norm."
             )
+        avg = {k: float(v) / self.count for k, v in total.items()}
+        avg.pop("finite", None)
+        self._sums, self.count = None, 0
+        return avg
 
 
 def _evaluate(cache: dict, family, par, params, batcher, test, config, key, final: bool) -> dict[str, float]:
@@ -145,40 +180,41 @@ def train(config, workdir: str, family, loaded: data_lib.Loaded, test, hooks: tu
 
     compiled_evals: dict = {}
     sample_fn = jax.jit(family.sample, static_argnums=2) if family.sample is not None else None  # labels: default
-    pending, pending_steps = [], []
+    sums = _MetricSums(on_device=not sync_each_step and config.train.parallel == "jit")
     t_start = t_log = time.perf_counter()
-    for step in range(start, num_steps):
-        state, metrics = train_step(state, par.put_batch(batcher.train_batch(step)))
-        if sync_each_step:
-            jax.block_until_ready(metrics)
-        pending.append(metrics)
-        pending_steps.append(step)
-        done = step + 1
-        if done % config.train.log_every == 0 or done == num_steps or ckpt.should_save(done):
-            _check_finite(pending_steps, pending)
-            avg = _fetch_and_average(pending)
-            now = time.perf_counter()
-            rate = len(pending) / max(now - t_log, 1e-9)
-            t_log = now
-            avg.update(steps_per_s=rate, examples_per_s=rate * step_batch)
-            avg.pop("finite", None)
-            writer.write(done, "train", avg)
-            progress.update(done, avg)
-            pending, pending_steps = [], []
-        if ckpt.should_save(done) and done != num_steps:
-            save(done)
-        every = config.eval.every_steps
-        evaluate_now = every > 0 and done % every == 0 and done != num_steps
-        due = [h for h in (hooks if is_main else ()) if h.every > 0 and done % h.every == 0 and done != num_steps]
-        params_now = eval_params() if evaluate_now or due else None  # gathered once for this step's consumers
-        if evaluate_now:
-            results = _evaluate(compiled_evals, family, par, params_now, batcher, test, config,
-                                jax.random.fold_in(eval_key, done), False)
-            writer.write(done, "eval", results)
-            _write_samples(sample_fn, params_now, jax.random.fold_in(sample_key, done), config, spec, writer, workdir,
-                           done, loaded.test["x"])
-        for hook in due:
-            hook.run(writer, done, params_now, False)
+    batches = Prefetcher(lambda i: par.put_batch(batcher.train_batch(i)), start, num_steps, config.data.prefetch)
+    try:
+        for step in range(start, num_steps):
+            state, metrics = train_step(state, batches.get(step))
+            if sync_each_step:
+                jax.block_until_ready(metrics)
+            sums.add(step, metrics)
+            done = step + 1
+            if done % config.train.log_every == 0 or done == num_steps or ckpt.should_save(done):
+                steps_since = sums.count
+                avg = sums.read()
+                now = time.perf_counter()
+                rate = steps_since / max(now - t_log, 1e-9)
+                t_log = now
+                avg.update(steps_per_s=rate, examples_per_s=rate * step_batch)
+                writer.write(done, "train", avg)
+                progress.update(done, avg)
+            if ckpt.should_save(done) and done != num_steps:
+                save(done)
+            every = config.eval.every_steps
+            evaluate_now = every > 0 and done % every == 0 and done != num_steps
+            due = [h for h in (hooks if is_main else ()) if h.every > 0 and done % h.every == 0 and done != num_steps]
+            params_now = eval_params() if evaluate_now or due else None  # gathered once for this step's consumers
+            if evaluate_now:
+                results = _evaluate(compiled_evals, family, par, params_now, batcher, test, config,
+                                    jax.random.fold_in(eval_key, done), False)
+                writer.write(done, "eval", results)
+                _write_samples(sample_fn, params_now, jax.random.fold_in(sample_key, done), config, spec, writer, workdir,
+                               done, loaded.test["x"])
+            for hook in due:
+                hook.run(writer, done, params_now, False)
+    finally:
+        batches.close()
     progress.close()
     train_seconds = time.perf_counter() - t_start
     save(num_steps)
