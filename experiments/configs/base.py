@@ -47,7 +47,7 @@ def get_base_config() -> ml_collections.ConfigDict:
     c.data = _data_section()
     c.data.batch_size = 128  # global, over all devices
     c.data.eval_batch_size = 500
-    c.data.prefetch = 2  # training batches prepared ahead on a background thread; 0: none (jaxgen/data/prefetch.py)
+    c.data.prefetch = -1  # batches made ahead on a background thread; -1: 2 on GPU/TPU, 0 (none) on CPU
 
     c.model = ml_collections.ConfigDict()
 

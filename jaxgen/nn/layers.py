@@ -42,16 +42,17 @@ class Conv(nn.Module):
         strides = (self.strides, self.strides) if isinstance(self.strides, int) else tuple(self.strides)
         kernel = self.param("kernel", self.kernel_init, (kh, kw, x.shape[-1], self.features), jnp.float32)
         pads = lowering_lib.explicit_padding(x.shape[1:3], (kh, kw), strides, self.padding)
+        mask = None
         if self.mask_type is not None:
             mask = lowering_lib.causal_mask((kh, kw), x.shape[-1], self.features, self.mask_type, self.mask_groups)
-            rows = lowering_lib.crop_zero_rows(kh, mask)
-            kernel = (kernel * mask)[:rows]
-            # the cropped rows multiplied zeros: drop the padding they read (same output size)
-            pads = [(pads[0][0], pads[0][1] - (kh - rows)), pads[1]]
-            kh = rows
+            kernel = kernel * mask
+        rows = lowering_lib.crop_zero_rows(kh, mask)
         lowering = self.lowering
         if lowering == "auto":
-            lowering = lowering_lib.choose(x.shape[0], x.shape[1:3], x.shape[-1], self.features, (kh, kw), strides)
+            lowering = lowering_lib.choose(x.shape[0], x.shape[1:3], x.shape[-1], self.features, (rows, kw), strides)
+        if rows < kh and lowering != "fft":  # an FFT costs the same whatever the kernel's size
+            # the cropped rows multiplied zeros: drop the padding they read (same output size)
+            kernel, pads = kernel[:rows], [(pads[0][0], pads[0][1] - (kh - rows)), pads[1]]
         y = lowering_lib.conv2d(x, kernel.astype(x.dtype), strides, pads, lowering)
         if self.use_bias:
             y = y + self.param("bias", self.bias_init, (self.features,), jnp.float32).astype(y.dtype)

@@ -35,8 +35,8 @@ def check(config, num_devices: int | None = None) -> None:
                       "or 'tfds:NAME'")
     if "batch_size" in data:
         _positive(errors, "data.batch_size", data.batch_size)
-    if "prefetch" in data and data.prefetch < 0:
-        errors.append(f"config.data.prefetch={data.prefetch}: must be >= 0 (0: no background thread)")
+    if "prefetch" in data and data.prefetch < -1:
+        errors.append(f"config.data.prefetch={data.prefetch}: must be >= 0 (batches made ahead), or -1 (automatic)")
     if config.family in FAMILIES and FAMILIES[config.family].engine == "stepped":
         _check_stepped(config, num_devices, errors)
     _positive(errors, "eval.num_samples", config.eval.num_samples)

@@ -56,3 +56,11 @@ def test_depth_zero_makes_each_batch_on_the_calling_thread():
     with Prefetcher(lambda s: threads.append(threading.current_thread().name) or s, 2, 5, depth=0) as batches:
         assert [batches.get(s) for s in range(2, 5)] == [2, 3, 4]
     assert set(threads) == {threading.current_thread().name}
+
+
+def test_automatic_depth_is_synchronous_on_cpu_only():
+    from jaxgen.train.stepped import prefetch_depth
+
+    assert prefetch_depth(-1, "cpu") == 0
+    assert prefetch_depth(-1, "gpu") == 2 and prefetch_depth(-1, "tpu") == 2
+    assert prefetch_depth(3, "cpu") == 3
