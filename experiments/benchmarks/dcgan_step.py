@@ -1,17 +1,20 @@
-"""Benchmark the DCGAN training step (one D and one G update, MNIST 28x28):
-compile time, steps/s, examples/s, peak memory, for the sub-pixel generator
-(jaxgen's default) and the paper's ConvTranspose generator side by side.
+"""Benchmark the DCGAN training iteration (one D and one G update, MNIST 28x28 networks of
+`dcgan.py:mnist`) beside the same networks in PyTorch CPU, in one run: compile time, steps/s,
+examples/s, peak memory, and the ratio jaxgen / PyTorch.
 
-  python -m experiments.benchmarks.dcgan_step --batch_sizes 64,256 --upsamples subpixel,transpose
+  python -m experiments.benchmarks.dcgan_step --batch_sizes 64,256
 
-Each point runs in a fresh subprocess (its own peak RSS). Prints a Markdown table.
+jaxgen rows: the sub-pixel generator (the default) and, with --upsamples subpixel,transpose,
+the paper's ConvTranspose generator; --devices 1,2 adds rows on N fake XLA CPU devices
+(`--xla_force_host_platform_device_count=N`, one per core: data parallelism over the cores). PyTorch rows (experiments/benchmarks/torch_peers.py, the
+bench extra): NCHW and channels_last; the ratio is against the faster. Each point runs in a
+fresh subprocess (its own peak RSS) with the same threads. Prints a Markdown table.
 """
 
 import argparse
 import json
-import os
-import subprocess
-import sys
+
+from experiments.benchmarks.step_timing import median_point, print_rows, torch_rows
 
 WORKER = r"""
 import json, sys
@@ -20,6 +23,10 @@ from experiments import overrides
 from experiments.benchmarks.step_timing import time_step
 from experiments.configs import dcgan
 from jaxgen.data import DataSpec
+from jaxgen.nn import lowering
+
+if sys.argv[4] != "auto":  # every convolution through one lowering instead of the per-shape choice
+    lowering.choose = lambda *args, **kwargs: sys.argv[4]
 
 batch, steps, upsample = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 config = overrides.apply(dcgan.get_config("mnist"), {"data.batch_size": batch, "model.upsample": upsample})
@@ -28,38 +35,33 @@ def make_batch(i):
     return {"x": rng.random((batch, 28, 28, 1)).astype(np.float32), "label": rng.integers(0, 10, batch).astype(np.int32),
             "index": np.arange(i * batch, (i + 1) * batch, dtype=np.int32)}
 row = time_step(config, DataSpec((28, 28, 1), 10, 256, 60000, 10000), make_batch, steps)
-print(json.dumps({"batch": batch, "upsample": upsample, **row}))
+print(json.dumps({"batch": batch, "model": "DCGAN " + upsample, "lowering": sys.argv[4], **row}))
 """
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch_sizes", default="64,256")
-    parser.add_argument("--upsamples", default="subpixel,transpose")
-    parser.add_argument("--examples", type=int, default=10_000, help="examples timed per point")
+    parser.add_argument("--upsamples", default="subpixel")
+    parser.add_argument("--devices", default="1", help="jaxgen rows on N fake XLA CPU devices each")
+    parser.add_argument("--examples", type=int, default=6_000, help="examples timed per point")
+    parser.add_argument("--lowerings", default="auto", help="jaxgen rows per convolution lowering: auto "
+                        "(jaxgen.nn.Conv's per-shape choice) and / or one of jaxgen.nn.lowering.LOWERINGS for all")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per jaxgen point; the median is reported")
+    parser.add_argument("--no_torch", action="store_true")
     args = parser.parse_args()
     rows = []
-    for upsample in args.upsamples.split(","):
-        for batch in [int(b) for b in args.batch_sizes.split(",")]:
-            steps = max(10, args.examples // batch)
-            env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", ""))
-            out = subprocess.run([sys.executable, "-c", WORKER, str(batch), str(steps), upsample], env=env,
-                                 capture_output=True, text=True, check=True)
-            row = json.loads(out.stdout.strip().splitlines()[-1])
-            rows.append(row)
-            print(json.dumps(row), file=sys.stderr)
-    print(f"device: {jax_device()}")
-    print("| generator upsampling | batch | compile (s) | steps/s | examples/s | peak RSS (MiB) |")
-    print("|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['upsample']} | {r['batch']} | {r['compile_s']:.2f} | {r['steps_per_s']:.2f} | "
-              f"{r['examples_per_s']:.0f} | {r['peak_rss_mib']:.0f} |")
-
-
-def jax_device() -> str:
-    import jax
-
-    return str(jax.devices()[0].device_kind)
+    for batch in [int(b) for b in args.batch_sizes.split(",")]:
+        steps = max(10, args.examples // batch)
+        for upsample in args.upsamples.split(","):
+            for devices in [int(d) for d in args.devices.split(",")]:
+                for low in args.lowerings.split(","):
+                    rows.append({"framework": "jaxgen",
+                                 **median_point(["-c", WORKER, str(batch), str(steps), upsample, low], devices, args.repeats)})
+        if not args.no_torch:
+            rows += torch_rows(["dcgan", str(batch), str(steps)], model="DCGAN subpixel")
+    print_rows(rows)
+    print(json.dumps(rows))
 
 
 if __name__ == "__main__":
