@@ -5,7 +5,7 @@ and the dense products of the MLP VAE at batch 1024, XLA's dot vs PyTorch's BLAS
   python -m experiments.benchmarks.conv --out runs/bench/conv.jsonl
 
 Candidates per shape (jaxgen.nn.lowering): xla (flax.linen.Conv as is), nchw, im2col (stacked
-shifted views + one contraction), fft (stride 1), bf16 (xla in bfloat16; its relative error
+shifted views + one contraction), fft (stride 1), winograd (3x3 stride 1, by --lowerings), bf16 (xla in bfloat16; its relative error
 against float32 is reported), the 'auto' choice jaxgen.nn.Conv makes, and for masked shapes
 the dense masked kernel vs the cropped one. XLA:CPU flag sets run the xla lowering in their own
 process (flags are read once per process). PyTorch 2.13 CPU (`pip install -e .[bench]`) runs
@@ -81,7 +81,7 @@ def _jax_candidates(lowerings: list[str], b, hw, cin, cout, k, s, masked: bool) 
             out.append(("auto=" + chosen, {"low": chosen, "crop": masked and chosen != "fft"}))
         elif low == "bf16":
             out.append(("bf16", {"low": "xla", "bf16": True}))
-        elif low != "fft" or s == 1:
+        elif (low != "fft" or s == 1) and (low != "winograd" or (s == 1 and k == 3)):
             out.append((low, {"low": low}))
             if masked:
                 out.append((low + " cropped", {"low": low, "crop": True}))
