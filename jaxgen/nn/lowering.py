@@ -13,11 +13,13 @@ within float32 tolerance) with different XLA programs:
           channel contraction, an inverse FFT; O(HW log HW) instead of O(HW k^2) per channel pair.
   winograd  3x3 stride 1 only: Winograd's minimal filtering F(2x2, 3x3) (Lavin & Gray 2016):
           4x4 input tiles transformed by B^T d B, 16 independent channel products (2.25x fewer
-          multiplies than the direct convolution, multi-threaded), outputs by A^T m A.
+          multiplies than the direct convolution, multi-threaded), outputs by A^T m A. Slower
+          than xla at every shape measured on XLA:CPU (its tile transforms move 4x the input);
+          a candidate, never chosen.
 
-A kernel whose trailing rows are all zero (the causal masks of PixelCNN, see `causal_mask`)
-is cropped to its nonzero rows before any lowering: the masked 7x7 convolution costs 4/7 of
-the dense one. `choose` encodes measurements of experiments/benchmarks/conv.py on XLA:CPU
+`jaxgen.nn.Conv` crops a kernel whose trailing rows are all zero (the causal masks of PixelCNN,
+see `causal_mask`) to its nonzero rows for every lowering but the FFT, whose cost does not
+depend on the kernel's size: the masked 7x7 convolution costs 4/7 of the dense one. `choose` encodes measurements of experiments/benchmarks/conv.py on XLA:CPU
 (BENCHMARKS.md, "Convolution lowerings"); on GPU / TPU it always returns 'xla' (cuDNN and the
 TPU convolution units are what XLA already calls).
 """
