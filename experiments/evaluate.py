@@ -31,7 +31,7 @@ def main(argv=None) -> None:
                    "that applies (the test log-likelihood where the family reports one, the image metrics with a "
                    "--feature_net, mode coverage on ring8 / grid25)")
     p.add_argument("--no_progress", action="store_true")
-    p.add_argument("--compilation_cache", help="persistent XLA compilation cache directory, or 'off' (default: $JAXGEN_COMPILATION_CACHE, else ~/.cache/jaxgen/xla)")
+    p.add_argument("--compilation_cache", help=compile_cache.HELP)
     p.add_argument("--save_arrays", action="store_true",
                    help="also write OUT/arrays.npz: samples, their features and logits, the reference features")
     flagged = [name for name in defaults if name not in ("metrics", "every_steps")]

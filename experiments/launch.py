@@ -18,7 +18,10 @@ from experiments import overrides
 _CONFIG = config_flags.DEFINE_config_file("config", None, "path/to/config.py[:variant]", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics and samples.")
 _DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (multi-host).")
-_CACHE = flags.DEFINE_string("compilation_cache", None, "Persistent XLA compilation cache directory, or 'off' (default: $JAXGEN_COMPILATION_CACHE, else ~/.cache/jaxgen/xla).")
+# The text of jaxgen.run.compile_cache.HELP (not imported here: flags are defined before jaxgen loads).
+_CACHE = flags.DEFINE_string("compilation_cache", None, "Persistent XLA compilation cache directory, or 'off' "
+                             "(default: $JAXGEN_COMPILATION_CACHE, else $JAX_COMPILATION_CACHE_DIR, else "
+                             "~/.cache/jaxgen/xla).")
 flags.mark_flags_as_required(["config", "workdir"])
 
 

@@ -82,7 +82,7 @@ def main(argv=None) -> None:
     p.add_argument("--families", default="", help="comma-separated family names to keep (default: all)")
     p.add_argument("--budget", type=float, default=0.0, help="minutes after which no new entry starts (0: none)")
     p.add_argument("--no_progress", action="store_true")
-    p.add_argument("--compilation_cache", help="persistent XLA compilation cache directory, or 'off' (default: $JAXGEN_COMPILATION_CACHE, else ~/.cache/jaxgen/xla)")
+    p.add_argument("--compilation_cache", help=compile_cache.HELP)
     args = p.parse_args(argv)
     compile_cache.enable(args.compilation_cache)
     entries, feature_net, num_samples = BOARDS[args.dataset]

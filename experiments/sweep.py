@@ -26,7 +26,10 @@ from experiments import overrides as overrides_lib
 _CONFIG = config_flags.DEFINE_config_file("config", None, "path/to/config.py[:variant]", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Parent directory of the runs and the results table.")
 _SWEEP = flags.DEFINE_string("sweep", None, "Python file with get_sweep() -> list[dict].")
-_CACHE = flags.DEFINE_string("compilation_cache", None, "Persistent XLA compilation cache directory, or 'off' (default: $JAXGEN_COMPILATION_CACHE, else ~/.cache/jaxgen/xla).")
+# The text of jaxgen.run.compile_cache.HELP (not imported here: flags are defined before jaxgen loads).
+_CACHE = flags.DEFINE_string("compilation_cache", None, "Persistent XLA compilation cache directory, or 'off' "
+                             "(default: $JAXGEN_COMPILATION_CACHE, else $JAX_COMPILATION_CACHE_DIR, else "
+                             "~/.cache/jaxgen/xla).")
 _SET = flags.DEFINE_multi_string("set", [], "key=v1,v2,...; several --set flags form a product.")
 flags.mark_flags_as_required(["config", "workdir"])
 

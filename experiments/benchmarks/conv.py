@@ -70,15 +70,15 @@ def _median_ms(fn, min_seconds: float) -> tuple[float, float]:
     return statistics.median(times) * 1e3, busy
 
 
-def _jax_candidates(lowerings: list[str], b, hw, cin, cout, k, s, masked: bool) -> list[tuple[str, dict]]:
+def _jax_candidates(lowerings: list[str], b, hw, cin, cout, k, s, rows: int) -> list[tuple[str, dict]]:
+    """(label, loss options) per candidate; `rows`: the kernel rows a mask keeps (k: no mask)."""
     from jaxgen.nn import lowering as lowering_lib
 
+    masked = rows < k
     out = []
     for low in lowerings:
-        if low == "auto":
-            rows = k if not masked else k // 2 + 1
-            chosen = lowering_lib.choose(b, hw, cin, cout, (rows, k), (s, s))
-            out.append(("auto=" + chosen, {"low": chosen, "crop": masked and chosen != "fft"}))
+        if low == "auto":  # jaxgen.nn.Conv itself, labelled with the lowering it picks
+            out.append(("auto=" + lowering_lib.choose(b, hw, cin, cout, (rows, k), (s, s)), {"low": "auto"}))
         elif low == "bf16":
             out.append(("bf16", {"low": "xla", "bf16": True}))
         elif (low != "fft" or s == 1) and (low != "winograd" or (s == 1 and k == 3)):
@@ -92,6 +92,7 @@ def _time_jax_shape(lowerings: list[str], min_seconds: float, name, b, hw, cin, 
     import jax
     import jax.numpy as jnp
 
+    from jaxgen.nn import Conv
     from jaxgen.nn import lowering as lowering_lib
 
     x = jax.random.normal(jax.random.key(0), (b, *hw, cin))
@@ -99,20 +100,22 @@ def _time_jax_shape(lowerings: list[str], min_seconds: float, name, b, hw, cin, 
     m = lowering_lib.causal_mask((k, k), cin, cout, mask) if mask else None
     rows_kept = lowering_lib.crop_zero_rows(k, m)
     pads = lowering_lib.explicit_padding(hw, (k, k), (s, s), "SAME")
-    cropped_pads = [(pads[0][0], pads[0][1] - (k - rows_kept)), pads[1]]
+    layer = Conv(cout, (k, k), strides=s, use_bias=False, mask_type=mask or None)
 
     def loss(x, w, low, bf16=False, crop=False):
+        if low == "auto":
+            return jnp.sum(layer.apply({"params": {"kernel": w}}, x) ** 2)
         kernel = w if m is None else w * m
         p = pads
         if crop:
-            kernel, p = kernel[:rows_kept], cropped_pads
+            kernel, p = lowering_lib.crop_rows(kernel, pads, rows_kept)
         dtype = jnp.bfloat16 if bf16 else jnp.float32
         y = lowering_lib.conv2d(x.astype(dtype), kernel.astype(dtype), (s, s), p, low)
         return jnp.sum(y.astype(jnp.float32) ** 2)
 
     ref = jax.jit(jax.grad(lambda x, w: loss(x, w, "xla"), (0, 1)))(x, w)
     rows = []
-    for label, kw in _jax_candidates(lowerings, b, hw, cin, cout, k, s, m is not None):
+    for label, kw in _jax_candidates(lowerings, b, hw, cin, cout, k, s, rows_kept):
         grad = jax.jit(jax.grad(lambda x, w, kw=kw: loss(x, w, **kw), (0, 1)))
         t0 = time.perf_counter()
         got = jax.block_until_ready(grad(x, w))

@@ -20,13 +20,11 @@ WORKER = r"""
 import json, sys
 import numpy as np
 from experiments import overrides
-from experiments.benchmarks.step_timing import time_step
+from experiments.benchmarks.step_timing import force_lowering, time_step
 from experiments.configs import dcgan
 from jaxgen.data import DataSpec
-from jaxgen.nn import lowering
 
-if sys.argv[4] != "auto":  # every convolution through one lowering instead of the per-shape choice
-    lowering.choose = lambda *args, **kwargs: sys.argv[4]
+force_lowering(sys.argv[4])
 
 batch, steps, upsample = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 config = overrides.apply(dcgan.get_config("mnist"), {"data.batch_size": batch, "model.upsample": upsample})

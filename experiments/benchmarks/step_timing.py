@@ -19,6 +19,14 @@ from jaxgen.train import parallel
 from jaxgen.train import state as state_lib
 
 
+def force_lowering(name: str) -> None:
+    """Every jaxgen.nn.Conv of this process through lowering `name` ('auto': the per-shape choice)."""
+    if name != "auto":
+        from jaxgen.nn import lowering
+
+        lowering.choose = lambda *args, **kwargs: name
+
+
 def time_step(config, spec: DataSpec, make_batch, steps: int, num_batches: int = 4) -> dict:
     """Compile the step of `config` on all local devices (jit Mesh) and time `steps` calls
     on `num_batches` pre-placed batches from make_batch(i); returns compile_s, steps_per_s,

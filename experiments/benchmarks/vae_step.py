@@ -19,13 +19,11 @@ WORKER = r"""
 import json, sys
 import numpy as np
 from experiments import overrides
-from experiments.benchmarks.step_timing import time_step
+from experiments.benchmarks.step_timing import force_lowering, time_step
 from experiments.configs import vae
 from jaxgen.data import DataSpec
-from jaxgen.nn import lowering
 
-if sys.argv[4] != "auto":  # every convolution through one lowering instead of the per-shape choice
-    lowering.choose = lambda *args, **kwargs: sys.argv[4]
+force_lowering(sys.argv[4])
 
 batch, steps, arch = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 config = overrides.apply(vae.get_config("mnist" if arch == "mlp" else "mnist_conv"), {"data.batch_size": batch})

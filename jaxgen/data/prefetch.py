@@ -15,24 +15,33 @@ from collections.abc import Callable
 from typing import Any
 
 
+def depth(setting: int, platform: str) -> int:
+    """config.data.prefetch -> the depth to prefetch on `platform`: -1 (the default) is 2 on an
+    accelerator and 0 on a CPU, where the thread takes a core from XLA's own threads: the loop
+    ran vae.py:mnist at 90% of the bare step with 2 and 96% with 0 (BENCHMARKS.md)."""
+    if setting >= 0:
+        return setting
+    return 0 if platform == "cpu" else 2
+
+
 class Prefetcher:
     def __init__(self, make: Callable[[int], Any], start: int, stop: int, depth: int = 2):
         if depth < 0:
             raise ValueError(f"prefetch depth must be >= 0, got {depth}")
-        self._make = make if depth == 0 else None
-        self._queue: queue.Queue = queue.Queue(maxsize=max(depth, 1))
+        self._make = make
         self._next = start
         self._stop = stop
+        self._queue: queue.Queue = queue.Queue(maxsize=max(depth, 1))
         self._closed = threading.Event()
-        self._thread = threading.Thread(target=self._fill, args=(make, start, stop), daemon=True,
-                                        name="jaxgen-prefetch")
+        self._thread = None
         if depth > 0:
+            self._thread = threading.Thread(target=self._fill, args=(start, stop), daemon=True, name="jaxgen-prefetch")
             self._thread.start()
 
-    def _fill(self, make, start: int, stop: int) -> None:
+    def _fill(self, start: int, stop: int) -> None:
         for step in range(start, stop):
             try:
-                item = (step, make(step), None)
+                item = (step, self._make(step), None)
             except Exception as err:  # noqa: BLE001 -- handed to the consumer, raised there
                 item = (step, None, err)
             while not self._closed.is_set():
@@ -48,7 +57,7 @@ class Prefetcher:
         """The batch of `step`, which must be the next one in order."""
         if step != self._next or step >= self._stop:
             raise ValueError(f"prefetcher expected step {self._next} (of [.., {self._stop})), got {step}")
-        if self._make is not None:
+        if self._thread is None:
             self._next += 1
             return self._make(step)
         got, batch, err = self._queue.get()
@@ -60,7 +69,7 @@ class Prefetcher:
 
     def close(self) -> None:
         self._closed.set()
-        if self._thread.is_alive():
+        if self._thread is not None:
             self._thread.join(timeout=5.0)
 
     def __enter__(self) -> "Prefetcher":  # noqa: PYI034

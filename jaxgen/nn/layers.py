@@ -51,8 +51,7 @@ class Conv(nn.Module):
         if lowering == "auto":
             lowering = lowering_lib.choose(x.shape[0], x.shape[1:3], x.shape[-1], self.features, (rows, kw), strides)
         if rows < kh and lowering != "fft":  # an FFT costs the same whatever the kernel's size
-            # the cropped rows multiplied zeros: drop the padding they read (same output size)
-            kernel, pads = kernel[:rows], [(pads[0][0], pads[0][1] - (kh - rows)), pads[1]]
+            kernel, pads = lowering_lib.crop_rows(kernel, pads, rows)
         y = lowering_lib.conv2d(x, kernel.astype(x.dtype), strides, pads, lowering)
         if self.use_bias:
             y = y + self.param("bias", self.bias_init, (self.features,), jnp.float32).astype(y.dtype)

@@ -71,6 +71,12 @@ def crop_zero_rows(kernel_rows: int, mask: np.ndarray | None) -> int:
     return int(nonzero[-1]) + 1 if nonzero.size else 1
 
 
+def crop_rows(kernel: jax.Array, pads: list[tuple[int, int]], rows: int) -> tuple[jax.Array, list[tuple[int, int]]]:
+    """kernel [kh, ...] cut to its first `rows` rows, and the bottom padding the cut rows read
+    dropped: the same output size, and the same output when the cut rows are zero."""
+    return kernel[:rows], [(pads[0][0], pads[0][1] - (kernel.shape[0] - rows)), *pads[1:]]
+
+
 def _xla(x, kernel, strides, pads):
     return lax.conv_general_dilated(x, kernel, strides, pads, dimension_numbers=("NHWC", "HWIO", "NHWC"))
 

@@ -19,6 +19,8 @@ import os
 import jax
 
 OFF = ("off", "none", "0", "false")
+HELP = ("persistent XLA compilation cache directory, or 'off' "
+        "(default: $JAXGEN_COMPILATION_CACHE, else $JAX_COMPILATION_CACHE_DIR, else ~/.cache/jaxgen/xla)")
 
 
 def resolve(flag: str | None = None) -> str | None:

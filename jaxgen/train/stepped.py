@@ -21,7 +21,7 @@ import numpy as np
 import jaxgen
 from jaxgen import data as data_lib
 from jaxgen import rng as rng_lib
-from jaxgen.data.prefetch import Prefetcher
+from jaxgen.data import prefetch
 from jaxgen.eval import images
 from jaxgen.eval import likelihood as likelihood_lib
 from jaxgen.eval.dataset import average_over_batches
@@ -33,15 +33,6 @@ from jaxgen.train.writers import MetricWriter, Progress
 
 class NonFiniteLossError(FloatingPointError):
     """The loss or gradient became NaN or Inf."""
-
-
-def prefetch_depth(setting: int, platform: str) -> int:
-    """data.prefetch: batches made ahead on a background thread; -1 (the default) is 2 on an
-    accelerator and 0 on a CPU, where the thread takes a core from XLA's own threads: the loop
-    ran vae.py:mnist at 90% of the bare step with 2 and 96% with 0 (BENCHMARKS.md)."""
-    if setting >= 0:
-        return setting
-    return 0 if platform == "cpu" else 2
 
 
 class _MetricSums:
@@ -191,8 +182,8 @@ def train(config, workdir: str, family, loaded: data_lib.Loaded, test, hooks: tu
     sample_fn = jax.jit(family.sample, static_argnums=2) if family.sample is not None else None  # labels: default
     sums = _MetricSums(on_device=not sync_each_step and config.train.parallel == "jit")
     t_start = t_log = time.perf_counter()
-    batches = Prefetcher(lambda i: par.put_batch(batcher.train_batch(i)), start, num_steps,
-                         prefetch_depth(config.data.prefetch, par.devices[0].platform))
+    batches = prefetch.Prefetcher(lambda i: par.put_batch(batcher.train_batch(i)), start, num_steps,
+                                  prefetch.depth(config.data.prefetch, par.devices[0].platform))
     try:
         for step in range(start, num_steps):
             state, metrics = train_step(state, batches.get(step))

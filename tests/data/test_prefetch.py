@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from jaxgen.data.prefetch import Prefetcher
+from jaxgen.data.prefetch import Prefetcher, depth
 
 
 def test_batches_in_step_order_and_made_off_the_calling_thread():
@@ -32,7 +32,7 @@ def test_runs_ahead_at_most_depth_batches():
         assert batches.get(0) == 0
     finally:
         batches.close()
-    assert not batches._thread.is_alive()
+    assert not batches._thread.is_alive()  # closed, joined
 
 
 def test_error_of_make_is_raised_for_its_step_and_order_is_enforced():
@@ -59,8 +59,6 @@ def test_depth_zero_makes_each_batch_on_the_calling_thread():
 
 
 def test_automatic_depth_is_synchronous_on_cpu_only():
-    from jaxgen.train.stepped import prefetch_depth
-
-    assert prefetch_depth(-1, "cpu") == 0
-    assert prefetch_depth(-1, "gpu") == 2 and prefetch_depth(-1, "tpu") == 2
-    assert prefetch_depth(3, "cpu") == 3
+    assert depth(-1, "cpu") == 0
+    assert depth(-1, "gpu") == 2 and depth(-1, "tpu") == 2
+    assert depth(3, "cpu") == 3
