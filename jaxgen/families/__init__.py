@@ -20,6 +20,7 @@ from jaxgen.families.dbm import build_dbm, validate_dbm
 from jaxgen.families.dbn import build_dbn, validate_dbn
 from jaxgen.families.gan import build_gan, validate_gan
 from jaxgen.families.pix2pix import build_pix2pix, validate_pix2pix
+from jaxgen.families.pixelcnn import build_pixelcnn, validate_pixelcnn
 from jaxgen.families.rbm import build_rbm, validate_rbm
 from jaxgen.families.vae import build_vae, validate_vae
 
@@ -28,6 +29,7 @@ FAMILIES: dict[str, FamilyEntry] = {
     "gan": FamilyEntry("stepped", build_gan, validate_gan),  # also DCGAN and conditional GANs (dcgan.py, cgan.py)
     "aae": FamilyEntry("stepped", build_aae, validate_aae),
     "pix2pix": FamilyEntry("stepped", build_pix2pix, validate_pix2pix),
+    "pixelcnn": FamilyEntry("stepped", build_pixelcnn, validate_pixelcnn),  # PixelCNN, Gated PixelCNN (model.network)
     "classifier": FamilyEntry("stepped", build_classifier, validate_classifier),  # feature nets of the metrics
     "rbm": FamilyEntry("stepped", build_rbm, validate_rbm),  # contrastive divergence; AIS log-likelihood
     "dbn": FamilyEntry("stepped", build_dbn, validate_dbn),  # greedy layer-wise CD, a phase per layer

@@ -12,7 +12,9 @@ from jaxgen.losses.divergences import gaussian_kl, gaussian_kl_standard_normal
 from jaxgen.losses.likelihoods import (
     bernoulli_log_prob,
     bits_per_dim,
+    categorical_log_prob,
     discretized_logistic_log_prob,
+    discretized_logistic_mixture_log_prob,
     gaussian_log_prob,
     mvn_log_prob,
 )
@@ -21,7 +23,9 @@ __all__ = [
     "adversarial",
     "bernoulli_log_prob",
     "bits_per_dim",
+    "categorical_log_prob",
     "discretized_logistic_log_prob",
+    "discretized_logistic_mixture_log_prob",
     "elbo",
     "gaussian_kl",
     "gaussian_kl_standard_normal",

@@ -112,6 +112,40 @@ def discretized_logistic_log_prob(
     return _sum_event(log_p, event_ndims)
 
 
+def discretized_logistic_mixture_log_prob(
+    x: Array,
+    logit_weights: Array,
+    loc: Array,
+    log_scale: Array,
+    num_bins: int = 256,
+    event_ndims: int = 3,
+) -> Array:
+    """log P(x) of a mixture of M discretised logistics per value (PixelCNN++ output, Salimans et
+    al. 2017): log sum_m softmax(logit_weights)_m P_m(x), P_m as `discretized_logistic_log_prob`.
+
+    Args:
+      x: [..., *event] values in {0, 1/(n-1), ..., 1}.
+      logit_weights, loc, log_scale: [..., *event, M] mixture logits, locations, log scales.
+      num_bins: grey levels n.
+      event_ndims: trailing axes of x summed.
+    """
+    log_components = discretized_logistic_log_prob(x[..., None], loc, log_scale, num_bins, event_ndims=0)
+    log_p = jax.nn.logsumexp(jax.nn.log_softmax(logit_weights, axis=-1) + log_components, axis=-1)
+    return _sum_event(log_p, event_ndims)
+
+
+def categorical_log_prob(x: Array, logits: Array, event_ndims: int = 3) -> Array:
+    """log P(x) of independent categoricals: log softmax(logits)[x], summed over the event axes.
+
+    Args:
+      x: [..., *event] integer classes in [0, K).
+      logits: [..., *event, K].
+      event_ndims: trailing axes of x summed.
+    """
+    log_p = jnp.take_along_axis(jax.nn.log_softmax(logits, axis=-1), x[..., None].astype(jnp.int32), axis=-1)[..., 0]
+    return _sum_event(log_p, event_ndims)
+
+
 def bits_per_dim(nats: Array, num_dims: int) -> Array:
     """Convert a negative log-likelihood in nats per example to bits per dimension."""
     return nats / (num_dims * math.log(2.0))
