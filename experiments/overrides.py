@@ -42,7 +42,7 @@ def apply(config: ml_collections.ConfigDict, overrides: dict[str, Any]) -> ml_co
     return config
 
 
-def _load_config_file(spec: str):
+def load_config_file(spec: str):
     """get_config(variant) of 'path/to/config.py[:variant]' (as ml_collections' config flag does)."""
     import importlib.util
     import os
@@ -67,7 +67,7 @@ def describe_flag_error(argv: list[str], err: Exception, flag: str = "config") -
     if spec is None:
         return str(err).strip().splitlines()[0]
     try:
-        config = _load_config_file(spec)
+        config = load_config_file(spec)
     except (FileNotFoundError, ValueError) as load_err:
         return f"--{flag}={spec}: {load_err}"
     for arg in argv:

@@ -47,9 +47,8 @@ def _binarised_mnist(c, steps: int) -> None:
     c.train.log_every = 100
     c.optim.lr = 1e-3
     c.optim.schedule = "cosine"
-    c.optim.grad_clip_norm = 1.0
-    c.eval.every_steps = 0  # the exact test likelihood at the end (10,000 images)
-    c.eval.num_examples = 0
+    c.eval.every_steps = 1_600
+    c.eval.num_examples = 0  # the exact test likelihood on all 10,000 test images
     c.checkpoint.every_steps = 500
 
 
@@ -59,7 +58,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.family = "pixelcnn"
     _model(c)
     if arg in ("mnist_gated", "mnist_gated_cond"):
-        _binarised_mnist(c, 3_000)
+        _binarised_mnist(c, 4_800)  # ~45 min on the 2-core dev CPU (0.54 s per step)
         _model(c, network="gated", features=32, layers=6, conditional=arg == "mnist_gated_cond")
     elif arg == "mnist":
         _binarised_mnist(c, 3_000)

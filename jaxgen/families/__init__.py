@@ -19,6 +19,7 @@ from jaxgen.families.classifier import build_classifier, validate_classifier
 from jaxgen.families.dbm import build_dbm, validate_dbm
 from jaxgen.families.dbn import build_dbn, validate_dbn
 from jaxgen.families.gan import build_gan, validate_gan
+from jaxgen.families.hvae import build_hvae, validate_hvae
 from jaxgen.families.pix2pix import build_pix2pix, validate_pix2pix
 from jaxgen.families.pixelcnn import build_pixelcnn, validate_pixelcnn
 from jaxgen.families.rbm import build_rbm, validate_rbm
@@ -26,6 +27,7 @@ from jaxgen.families.vae import build_vae, validate_vae
 
 FAMILIES: dict[str, FamilyEntry] = {
     "vae": FamilyEntry("stepped", build_vae, validate_vae),
+    "hvae": FamilyEntry("stepped", build_hvae, validate_hvae),  # Ladder VAE: top-down inference
     "gan": FamilyEntry("stepped", build_gan, validate_gan),  # also DCGAN and conditional GANs (dcgan.py, cgan.py)
     "aae": FamilyEntry("stepped", build_aae, validate_aae),
     "pix2pix": FamilyEntry("stepped", build_pix2pix, validate_pix2pix),

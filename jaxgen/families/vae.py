@@ -33,8 +33,8 @@ def build_vae(config, spec: DataSpec) -> Family:
             out = bound(params, batch, key)
             return {"log_prob": out["iwae"], "elbo": out["elbo"]}
 
-        return Likelihood("lower_bound", "iwae", log_prob, {"k": k}, dequantization=_dequantization(config, spec),
-                          discrete=config.data.binarize or m.likelihood == "discretized_logistic")
+        return Likelihood("lower_bound", "iwae", log_prob, {"k": k}, dequantization=dequantization(config, spec),
+                          discrete=config.data.binarize or m.likelihood in DISCRETE)
 
     return Family(
         init_params=lambda key, batch: vae.init_params(model, key, batch),
@@ -44,16 +44,19 @@ def build_vae(config, spec: DataSpec) -> Family:
     )
 
 
-def _dequantization(config, spec: DataSpec) -> str:
+def dequantization(config, spec: DataSpec) -> str:
     """How the observation model meets the data, stated with every likelihood."""
     name = config.model.likelihood
     if config.data.binarize:
         return "none (binary data)"
-    if name == "discretized_logistic":
+    if name in ("discretized_logistic", "categorical", "logistic_mixture"):
         return f"none (discrete likelihood over {spec.num_bins} levels)"
     if name == "gaussian":
         return "none: a density on the scaled values, not a discrete likelihood"
     return "none: Bernoulli cross-entropy on grey levels, not a likelihood"
+
+
+DISCRETE = ("discretized_logistic", "categorical", "logistic_mixture")  # likelihoods of the stored levels
 
 
 def _unconditional(sample, params, key, n, labels):

@@ -112,23 +112,17 @@ def make_bound_fn(model: VAE, obs: Observation, num_samples: int, chunk: int) ->
         mean, log_var = model.apply(params, x, method=VAE.encode)  # [B, D]
         keys = rng_lib.example_keys(rng, batch["index"])
 
-        def body(carry, j):
-            run_max, run_sum, ll_sum = carry
+        def log_weights(j):
             eps = jax.vmap(lambda k: jax.random.normal(jax.random.fold_in(k, j), (chunk, mean.shape[1])))(keys)
             eps = jnp.swapaxes(eps, 0, 1)  # [c, B, D]
             z = mean + jnp.exp(0.5 * log_var) * eps
             out = model.apply(params, z.reshape(chunk * bsz, -1), method=VAE.decode)
             x_rep = jnp.broadcast_to(x, (chunk, *x.shape)).reshape(chunk * bsz, *x.shape[1:])
             log_lik = obs.log_prob(x_rep, out).reshape(chunk, bsz)
-            log_w = log_lik + _log_normal(z, 0.0, 0.0) - _log_normal(z, mean, log_var)  # [c, B]
-            new_max = jnp.maximum(run_max, jnp.max(log_w, axis=0))
-            run_sum = run_sum * jnp.exp(run_max - new_max) + jnp.sum(jnp.exp(log_w - new_max), axis=0)
-            return (new_max, run_sum, ll_sum + jnp.sum(log_lik, axis=0)), None
+            return log_lik + _log_normal(z, 0.0, 0.0) - _log_normal(z, mean, log_var), log_lik  # [c, B] each
 
-        init = (jnp.full((bsz,), -jnp.inf), jnp.zeros((bsz,)), jnp.zeros((bsz,)))
-        (run_max, run_sum, ll_sum), _ = jax.lax.scan(body, init, jnp.arange(num_chunks))
-        iwae = run_max + jnp.log(run_sum) - math.log(num_samples)
-        elbo = ll_sum / num_samples - divergences.gaussian_kl_standard_normal(mean, log_var)
+        iwae, mean_log_lik = bounds.iwae_bound_chunked(log_weights, num_chunks, bsz)
+        elbo = mean_log_lik - divergences.gaussian_kl_standard_normal(mean, log_var)
         return {"elbo": elbo, "iwae": iwae}
 
     return bound_fn

@@ -63,12 +63,14 @@ class GradientStep:
     loss_fn: LossFn
     tx: optax.GradientTransformation
     ema_decay: float = 0.0
+    with_step: bool = False  # loss_fn(params, batch, rng, step): schedules inside the loss (KL warm-up)
 
     def init(self, params: Any) -> Any:
         return self.tx.init(params)
 
     def __call__(self, state: TrainState, batch: dict, axis_name: str | None = None):
-        grads, metrics = jax.grad(self.loss_fn, has_aux=True)(state.params, batch, state.step_key())
+        extra = (state.step,) if self.with_step else ()
+        grads, metrics = jax.grad(self.loss_fn, has_aux=True)(state.params, batch, state.step_key(), *extra)
         return _apply_gradients(self.tx, self.ema_decay, state, grads, metrics, state.opt_state, axis_name)
 
 
