@@ -57,3 +57,22 @@ def arithmetic_grid(decode: Callable, codes: Array, means: Array, source: int, t
     s = jnp.asarray(scales)[None, :, None]
     z = codes[:, None, :] + s * direction[None, None, :]
     return np.asarray(decode(z.reshape(-1, z.shape[-1])))
+
+
+def traversal_grid(decode: Callable, code: Array, dims: int, values=(-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)) -> np.ndarray:
+    """Latent traversals: row d sets dimension d of `code` ([Z]) to each of `values`, the others
+    fixed; [dims * len(values), H, W, C], row-major (Higgins et al. 2017)."""
+    v = jnp.asarray(values)
+    rows = [code[None, :].repeat(len(values), 0).at[:, d].set(v) for d in range(dims)]
+    return np.asarray(decode(jnp.concatenate(rows)))
+
+
+def manifold_grid(decode: Callable, num: int = 15, span: float = 0.95) -> np.ndarray:
+    """The learned 2-D manifold (Kingma & Welling 2014, fig. 4): decode z on a num x num grid of
+    standard normal quantiles from (1 - span) / 2 to (1 + span) / 2, rows top (high z_1) to bottom;
+    [num * num, H, W, C]."""
+    from jax.scipy.stats import norm
+
+    q = norm.ppf(jnp.linspace((1 - span) / 2, (1 + span) / 2, num))
+    z1, z0 = jnp.meshgrid(q[::-1], q, indexing="ij")
+    return np.asarray(decode(jnp.stack([z0.ravel(), z1.ravel()], axis=-1)))

@@ -1,7 +1,17 @@
-"""The VAE family: a gradient step on the negative ELBO; the test log-likelihood is the IWAE
-bound (k importance samples; the ELBO is reported beside it)."""
+"""The VAE family: the VAE, beta-VAE, IWAE-trained VAE and conditional VAE (config.model.beta,
+iwae_samples, conditional). The test log-likelihood is the IWAE bound (k importance samples; the
+ELBO beside it). Figures after training: reconstructions, latent traversals, and for a 2-D
+latent space the decoded manifold and the test codes coloured by class."""
 
-from jaxgen.data.pipeline import DataSpec
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgen.data.pipeline import DataSpec, to_model_input
+from jaxgen.data.protocol import binarize_fixed
+from jaxgen.eval import images, latent
 from jaxgen.eval.likelihood import Likelihood
 from jaxgen.families.base import Family
 from jaxgen.models import observations, vae
@@ -20,8 +30,11 @@ def build_vae(config, spec: DataSpec) -> Family:
         hidden=tuple(m.hidden),
         channels=tuple(m.channels),
         activation=m.activation,
+        num_classes=spec.num_classes if m.conditional else 0,
     )
-    step = GradientStep(vae.make_loss_fn(model, obs, m.beta), make_optimizer(config.optim, config.train.num_steps),
+    if m.conditional and not spec.num_classes:
+        raise ValueError(f"config.model.conditional=True: config.data.name={config.data.name!r} has no labels")
+    step = GradientStep(vae.make_loss_fn(model, obs, m.beta, m.iwae_samples), make_optimizer(config.optim, config.train.num_steps),
                         config.train.ema_decay)
     sample = vae.make_sample_fn(model, obs)
 
@@ -39,9 +52,48 @@ def build_vae(config, spec: DataSpec) -> Family:
     return Family(
         init_params=lambda key, batch: vae.init_params(model, key, batch),
         step=step,
-        sample=lambda params, key, n, labels=None: _unconditional(sample, params, key, n, labels),
+        sample=lambda params, key, n, labels=None: _sample(model, sample, params, key, n, labels),
         likelihood=likelihood,
+        artifacts=make_artifacts(model, obs, config.data.binarize),
     )
+
+
+def make_artifacts(model: vae.VAE, obs, binarize: bool):
+    """figures/reconstructions.png (test images over their reconstructions, row pairs),
+    figures/traversals.png (up to 10 latent dimensions of one test code from -3 to 3) and, for a
+    2-D latent space, figures/manifold.png and figures/codes.png."""
+    reconstruct = jax.jit(vae.make_reconstruct_fn(model, obs))
+
+    def artifacts(params, key, loaded, workdir):
+        del key
+        x = to_model_input(loaded.test["x"], loaded.scale)
+        x = (binarize_fixed(x) if binarize else x)[:2000]  # the protocol's test images
+        labels = jnp.asarray(loaded.test["label"][:2000]) if model.num_classes else None
+        label_of = lambda n: None if labels is None else labels[:n]
+        up = images.grid_upscale(loaded.spec.shape[0])
+        out, fig = {}, lambda name: os.path.join(workdir, "figures", f"{name}.png")
+        recon = np.asarray(reconstruct(params, x[:32], label_of(32)))
+        pairs = np.concatenate([x[:32].reshape(4, 8, *x.shape[1:]), recon.reshape(4, 8, *x.shape[1:])], axis=1)
+        images.save_image_grid(fig("reconstructions"), pairs.reshape(-1, *x.shape[1:]), num_cols=8, upscale=up)
+        out["reconstructions"] = fig("reconstructions")
+        mean, _ = jax.jit(lambda p, v, y: model.apply(p, v, y, method=vae.VAE.encode))(params, x, labels)
+        label0 = None if labels is None else labels[:1]
+
+        def decode(z):
+            y = None if label0 is None else jnp.broadcast_to(label0, (z.shape[0],))
+            return obs.mean(model.apply(params, z, y, method=vae.VAE.decode))
+
+        dims = min(10, model.latent_dim)
+        images.save_image_grid(fig("traversals"), latent.traversal_grid(jax.jit(decode), mean[0], dims), num_cols=7,
+                               upscale=up)
+        out["traversals"] = fig("traversals")
+        if model.latent_dim == 2:
+            images.save_image_grid(fig("manifold"), latent.manifold_grid(jax.jit(decode)), num_cols=15, upscale=1)
+            images.save_scatter(fig("codes"), np.asarray(mean), labels=np.asarray(loaded.test["label"][:2000]))
+            out.update(manifold=fig("manifold"), codes=fig("codes"))
+        return out
+
+    return artifacts
 
 
 def dequantization(config, spec: DataSpec) -> str:
@@ -59,10 +111,13 @@ def dequantization(config, spec: DataSpec) -> str:
 DISCRETE = ("discretized_logistic", "categorical", "logistic_mixture")  # likelihoods of the stored levels
 
 
-def _unconditional(sample, params, key, n, labels):
-    if labels is not None:
-        raise ValueError("labels were given to an unconditional VAE")
-    return sample(params, key, n)
+def _sample(model: vae.VAE, sample, params, key, n, labels):
+    """Unconditional VAEs refuse labels; conditional ones cycle 0, 1, ... unless given."""
+    if not model.num_classes and labels is not None:
+        raise ValueError("labels were given to an unconditional VAE (config.model.conditional=False)")
+    if model.num_classes and labels is None:
+        labels = jnp.arange(n) % model.num_classes
+    return sample(params, key, n, labels)
 
 
 def validate_vae(config, shape: tuple[int, ...] | None, errors: list[str]) -> None:
@@ -71,6 +126,11 @@ def validate_vae(config, shape: tuple[int, ...] | None, errors: list[str]) -> No
         errors.append(f"config.model.likelihood={m.likelihood!r}: expected one of {observations.NAMES}")
     if config.data.binarize and m.likelihood != "bernoulli":
         errors.append(f"config.model.likelihood={m.likelihood!r}: binarised data (config.data.binarize=True) needs 'bernoulli'")
+    if m.iwae_samples < 1:
+        errors.append(f"config.model.iwae_samples={m.iwae_samples}: must be >= 1 (1: the ELBO objective)")
+    if m.iwae_samples > 1 and m.beta != 1.0:
+        errors.append(f"config.model.beta={m.beta} with config.model.iwae_samples={m.iwae_samples}: the IWAE "
+                      "objective has no KL weight")
     if m.latent_dim <= 0:
         errors.append(f"config.model.latent_dim={m.latent_dim}: must be positive")
     if m.architecture not in ("mlp", "conv"):
