@@ -13,6 +13,7 @@ compiles or writes.
 from jaxgen.families import densities
 from jaxgen.families import density_fits as d
 from jaxgen.families.aae import build_aae, validate_aae
+from jaxgen.families.autoencoder import build_autoencoder, validate_autoencoder
 from jaxgen.families.base import Family, FamilyEntry, OneCallFamily
 from jaxgen.families.bernoulli_mixture import build_bernoulli_mixture, validate_bernoulli_mixture
 from jaxgen.families.classifier import build_classifier, validate_classifier
@@ -27,6 +28,7 @@ from jaxgen.families.vae import build_vae, validate_vae
 
 FAMILIES: dict[str, FamilyEntry] = {
     "vae": FamilyEntry("stepped", build_vae, validate_vae),
+    "autoencoder": FamilyEntry("stepped", build_autoencoder, validate_autoencoder),  # AE and DAE (ae.py, dae.py)
     "hvae": FamilyEntry("stepped", build_hvae, validate_hvae),  # Ladder VAE: top-down inference
     "gan": FamilyEntry("stepped", build_gan, validate_gan),  # also DCGAN and conditional GANs (dcgan.py, cgan.py)
     "aae": FamilyEntry("stepped", build_aae, validate_aae),
