@@ -33,6 +33,8 @@ def _entry(label: str, module: str, variant: str, changes: dict | None = None) -
 BOARDS = {
     "digits": ([
         _entry("VAE (binarised)", "vae", "digits_binary"),
+        _entry("Hierarchical VAE", "hvae", "digits_binary"),
+        _entry("PixelCNN", "pixelcnn", "digits_binary"),
         _entry("RBM (CD-1)", "rbm", "digits"),
         _entry("RBM (PCD-1)", "rbm", "digits_pcd"),
         _entry("DBN", "dbn", "digits"),
@@ -46,9 +48,12 @@ BOARDS = {
         _entry("DCGAN", "dcgan", "digits"),
         _entry("conditional DCGAN", "cgan", "digits"),
         _entry("AAE", "aae", "digits"),
+        _entry("autoencoder (random codes)", "ae", "digits"),
     ], _entry("feature net", "classifier", "digits"), 297),
     "mnist": ([
         _entry("VAE (binarised)", "vae", "mnist"),
+        _entry("Hierarchical VAE", "hvae", "mnist"),
+        _entry("Gated PixelCNN", "pixelcnn", "mnist_gated"),
         _entry("RBM (CD-1)", "rbm", "mnist"),
         _entry("RBM (PCD-1)", "rbm", "mnist_pcd"),
         _entry("DBN", "dbn", "mnist"),
@@ -70,7 +75,9 @@ BOARDS["smoke"] = ([
     _entry("VAE", "vae", "smoke"), _entry("RBM", "rbm", "smoke"), _entry("RBM PCD", "rbm", "smoke_pcd"),
     _entry("DBN", "dbn", "smoke"), _entry("DBM", "dbm", "smoke"), _entry("Bernoulli mixture", "bernoulli_mixture", "smoke"),
     _entry("GMM", "gmm", "smoke"), _entry("PPCA", "ppca", "smoke"), _entry("KDE", "kde", "smoke"),
-    _entry("DCGAN", "dcgan", "smoke"), _entry("AAE", "aae", "smoke"),
+    _entry("DCGAN", "dcgan", "smoke"), _entry("AAE", "aae", "smoke"), _entry("Hierarchical VAE", "hvae", "smoke"),
+    _entry("PixelCNN", "pixelcnn", "smoke"), _entry("Gated PixelCNN", "pixelcnn", "smoke_gated"),
+    _entry("autoencoder", "ae", "smoke"),
 ], _entry("feature net", "classifier", "smoke"), 100)
 DATA = {"digits": "digits", "mnist": "mnist", "smoke": "digits"}
 

@@ -21,7 +21,7 @@ import numpy as np
 from experiments import overrides
 from jaxgen.data.pipeline import DataSpec
 from jaxgen.data.sources import SHAPES
-from jaxgen.families.pixelcnn import make_network, make_observation
+from jaxgen.families.autoregressive import make_network, make_observation
 from jaxgen.models import autoregressive as ar
 from jaxgen.run import evaluate as evaluate_lib
 

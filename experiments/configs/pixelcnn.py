@@ -20,10 +20,12 @@ import ml_collections
 from experiments.configs.base import get_base_config, lock, shrink_for_smoke
 
 
-def _model(c, **overrides) -> None:
-    c.model = ml_collections.ConfigDict(
+def model_section(**overrides) -> ml_collections.ConfigDict:
+    """The autoregressive family's model keys (shared with pixelrnn.py)."""
+    m = ml_collections.ConfigDict(
         {
-            "network": "pixelcnn",  # 'pixelcnn' (masked convolutions) or 'gated' (vertical + horizontal stacks)
+            "network": "pixelcnn",  # 'pixelcnn' (masked convolutions), 'gated' (vertical + horizontal stacks), 'row_lstm'
+            # (pixelrnn.py)
             "features": 64,
             "layers": 7,  # layers after the first
             "first_kernel": 7,
@@ -35,10 +37,15 @@ def _model(c, **overrides) -> None:
             "sampler": "fast",  # 'fast' (per-layer caches) or 'naive' (the whole image per value)
         }
     )
-    c.model.update(overrides)
+    m.update(overrides)
+    return m
 
 
-def _binarised_mnist(c, steps: int) -> None:
+def _model(c, **overrides) -> None:
+    c.model = model_section(**overrides)
+
+
+def binarised_mnist(c, steps: int) -> None:
     c.data.name = "mnist"
     c.data.binarize = True
     c.data.batch_size = 64
@@ -55,16 +62,16 @@ def _binarised_mnist(c, steps: int) -> None:
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     arg = arg or "mnist_gated"
     c = get_base_config()
-    c.family = "pixelcnn"
+    c.family = "autoregressive"
     _model(c)
     if arg in ("mnist_gated", "mnist_gated_cond"):
-        _binarised_mnist(c, 4_800)  # ~45 min on the 2-core dev CPU (0.54 s per step)
+        binarised_mnist(c, 4_800)  # ~45 min on the 2-core dev CPU (0.54 s per step)
         _model(c, network="gated", features=32, layers=6, conditional=arg == "mnist_gated_cond")
     elif arg == "mnist":
-        _binarised_mnist(c, 3_000)
+        binarised_mnist(c, 3_000)
         _model(c, features=32, layers=5)
     elif arg in ("mnist_8bit", "mnist_8bit_categorical"):
-        _binarised_mnist(c, 3_000)
+        binarised_mnist(c, 3_000)
         c.data.binarize = False
         _model(c, network="gated", features=32, layers=6,
                likelihood="logistic_mixture" if arg == "mnist_8bit" else "categorical")

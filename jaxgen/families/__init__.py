@@ -14,6 +14,7 @@ from jaxgen.families import densities
 from jaxgen.families import density_fits as d
 from jaxgen.families.aae import build_aae, validate_aae
 from jaxgen.families.autoencoder import build_autoencoder, validate_autoencoder
+from jaxgen.families.autoregressive import build_autoregressive, validate_autoregressive
 from jaxgen.families.base import Family, FamilyEntry, OneCallFamily
 from jaxgen.families.bernoulli_mixture import build_bernoulli_mixture, validate_bernoulli_mixture
 from jaxgen.families.classifier import build_classifier, validate_classifier
@@ -22,7 +23,6 @@ from jaxgen.families.dbn import build_dbn, validate_dbn
 from jaxgen.families.gan import build_gan, validate_gan
 from jaxgen.families.hvae import build_hvae, validate_hvae
 from jaxgen.families.pix2pix import build_pix2pix, validate_pix2pix
-from jaxgen.families.pixelcnn import build_pixelcnn, validate_pixelcnn
 from jaxgen.families.rbm import build_rbm, validate_rbm
 from jaxgen.families.vae import build_vae, validate_vae
 
@@ -33,7 +33,8 @@ FAMILIES: dict[str, FamilyEntry] = {
     "gan": FamilyEntry("stepped", build_gan, validate_gan),  # also DCGAN and conditional GANs (dcgan.py, cgan.py)
     "aae": FamilyEntry("stepped", build_aae, validate_aae),
     "pix2pix": FamilyEntry("stepped", build_pix2pix, validate_pix2pix),
-    "pixelcnn": FamilyEntry("stepped", build_pixelcnn, validate_pixelcnn),  # PixelCNN, Gated PixelCNN (model.network)
+    # PixelCNN, Gated PixelCNN, PixelRNN (model.network; pixelcnn.py, pixelrnn.py)
+    "autoregressive": FamilyEntry("stepped", build_autoregressive, validate_autoregressive),
     "classifier": FamilyEntry("stepped", build_classifier, validate_classifier),  # feature nets of the metrics
     "rbm": FamilyEntry("stepped", build_rbm, validate_rbm),  # contrastive divergence; AIS log-likelihood
     "dbn": FamilyEntry("stepped", build_dbn, validate_dbn),  # greedy layer-wise CD, a phase per layer

@@ -52,17 +52,17 @@ class PixelCNN(nn.Module):
         groups = self.channels
         h = Conv(self.features, (self.first_kernel,) * 2, mask_type="A", mask_groups=groups, name="conv_in")(
             network_input(x))
-        h = h + _class_bias(self, labels, 0, self.features)
+        h = h + class_bias(self, labels, 0, self.features)
         for i in range(self.layers):
             r = Conv(self.features, (self.kernel,) * 2, mask_type="B", mask_groups=groups, name=f"res_{i}")(nn.relu(h))
-            h = h + r + _class_bias(self, labels, i + 1, self.features)
+            h = h + r + class_bias(self, labels, i + 1, self.features)
         h = Conv(self.head_features, (1, 1), mask_type="B", mask_groups=groups, name="head")(nn.relu(h))
         out = Conv(self.params_per_channel * self.channels, (1, 1), mask_type="B", mask_groups=groups,
                    name="out")(nn.relu(h))
         return to_parameter_major(out, self.channels)
 
 
-def _class_bias(module: nn.Module, labels: Array | None, i: int, width: int) -> Array:
+def class_bias(module: nn.Module, labels: Array | None, i: int, width: int) -> Array:
     """A learned bias per class, [B, 1, 1, width] (0 for unconditional networks)."""
     if module.num_classes == 0:
         return jnp.zeros((), jnp.float32)
@@ -70,7 +70,7 @@ def _class_bias(module: nn.Module, labels: Array | None, i: int, width: int) -> 
 
 
 def class_bias_at(p: dict, labels: Array | None, i: int | str) -> Array:
-    """_class_bias of one position: [n, width] (0 for unconditional networks)."""
+    """class_bias of one position: [n, width] (0 for unconditional networks)."""
     name = f"class_{i}"
     return p[name]["embedding"][labels] if name in p else jnp.zeros((), jnp.float32)
 

@@ -1,6 +1,6 @@
-"""PixelCNN and Gated PixelCNN: the autoregressive property (Jacobians), normalisation over
-every image of a tiny space, the fast sampler equal to the naive one and drawing from the
-model's own probabilities, smoke runs."""
+"""PixelCNN, Gated PixelCNN and PixelRNN (Row LSTM): the autoregressive property (Jacobians),
+normalisation over every image of a tiny space, the fast sampler equal to the naive one and
+drawing from the model's own probabilities, smoke runs."""
 
 import itertools
 
@@ -13,6 +13,7 @@ from jaxgen.models import autoregressive as ar
 from jaxgen.models import observations
 from jaxgen.nn.gated_pixelcnn import GatedPixelCNN, GatedPixelCNNSteps
 from jaxgen.nn.pixelcnn import PixelCNN, PixelCNNSteps
+from jaxgen.nn.pixelrnn import PixelRNNSteps, RowLSTMPixelRNN
 
 jax.config.update("jax_enable_x64", False)
 
@@ -28,11 +29,18 @@ def _randomize(params, key, scale=0.5):
 
 
 def _net(kind: str, channels: int, k: int, classes: int = 0, first_kernel: int = 7, layers: int = 2):
+    if kind == "row_lstm":
+        return RowLSTMPixelRNN(k, features=4, layers=layers, first_kernel=first_kernel, head_features=4,
+                               num_classes=classes)
     if kind == "gated":
         return GatedPixelCNN(k, features=4, layers=layers, first_kernel=first_kernel, kernel=3, head_features=4,
                              num_classes=classes)
     return PixelCNN(channels, k, features=6 * channels, layers=layers, first_kernel=first_kernel, kernel=3,
                     head_features=6 * channels, num_classes=classes)
+
+
+def _steps(kind, net, shape):
+    return {"gated": GatedPixelCNNSteps, "row_lstm": PixelRNNSteps, "pixelcnn": PixelCNNSteps}[kind](net, shape)
 
 
 def _params(net, shape, classes=0, seed=0):
@@ -59,16 +67,43 @@ def test_output_depends_exactly_on_the_values_before_it(kind, channels):
         np.testing.assert_array_equal(dependent[a, b, c], order < order[a, b, c], err_msg=f"output {(a, b, c)}")
 
 
-def test_gated_sees_the_pixel_above_right_with_small_kernels():
-    """With 3x3 kernels throughout (where a masked PixelCNN has its blind spot to the upper
-    right), the gated stack's output at (2, 1) depends on (1, 2) and (0, 3) and (1, 3)."""
-    net = _net("gated", 1, k=1, first_kernel=3, layers=3)
-    params = _params(net, (4, 4, 1))
-    x = jax.random.uniform(jax.random.key(2), (1, 4, 4, 1))
-    jac = jax.jacrev(lambda v: net.apply(params, v)[0, 2, 1, 0])(x)[0, :, :, 0]
-    for pos in [(1, 2), (1, 3), (0, 3), (2, 0)]:
-        assert abs(float(jac[pos])) > 0, pos
-    assert float(jnp.abs(jac[2:]).sum() - jnp.abs(jac[2, 0])) == 0.0
+def _row_lstm_receptive_field(h: int, w: int, r0: int, layers: int) -> np.ndarray:
+    """[H, W, H, W]: whether output (a, b) can depend on input (a', b'), by propagating the
+    connections of the paper's definition: the r0 mask-A convolution, then per Row LSTM layer the
+    state at (a, b) reads its input at (a, b - 1 .. b) and the previous row's state at
+    (a - 1, b - 1 .. b + 1), the residual stream adds the state to the layer's input."""
+    dep = np.zeros((h, w, h, w), bool)
+    for a, b in itertools.product(range(h), range(w)):
+        dep[a, b, max(0, a - r0):a, max(0, b - r0):b + r0 + 1] = True
+        dep[a, b, a, max(0, b - r0):b] = True
+    for _ in range(layers):
+        state = np.zeros_like(dep)
+        for a, b in itertools.product(range(h), range(w)):
+            state[a, b] = dep[a, b] | (dep[a, b - 1] if b else False)
+            if a:
+                state[a, b] |= state[a - 1, max(0, b - 1):b + 2].any(axis=0)
+        dep = dep | state
+    return dep
+
+
+def test_row_lstm_depends_exactly_on_its_receptive_field():
+    """Row LSTM (3x3 mask-A first layer, 2 layers) on a 5x6 image: output (a, b) depends on
+    exactly the inputs its connections reach (the paper's triangle above the pixel and a
+    stretch of its row to the left; the blind spot is by design), all of them before (a, b)."""
+    h, w = 5, 6
+    net = RowLSTMPixelRNN(1, features=8, layers=2, first_kernel=3, head_features=8)
+    params = _params(net, (h, w, 1))
+    jacobian = jax.jit(jax.jacrev(lambda v: net.apply(params, v)[0, :, :, 0]))
+    dependent = False
+    for seed in range(8):
+        x = jax.random.uniform(jax.random.key(seed), (1, h, w, 1))
+        dependent = dependent | (np.abs(np.asarray(jacobian(x)[:, :, 0, :, :, 0])) > 0)  # [H, W, H, W]
+    expected = _row_lstm_receptive_field(h, w, 1, 2)
+    order = np.arange(h * w).reshape(h, w)
+    for a, b in itertools.product(range(h), range(w)):
+        assert not np.any(expected[a, b] & (order >= order[a, b]))
+        np.testing.assert_array_equal(dependent[a, b], expected[a, b], err_msg=f"output {(a, b)}")
+    assert expected[4, 0, 1, 3]  # the recurrence reaches beyond the first layer's kernel
 
 
 def _all_images(levels: int, shape=(2, 2, 1)) -> jnp.ndarray:
@@ -78,7 +113,8 @@ def _all_images(levels: int, shape=(2, 2, 1)) -> jnp.ndarray:
 
 @pytest.mark.parametrize("kind,obs_name,levels,classes", [
     ("pixelcnn", "bernoulli", 2, 0), ("gated", "bernoulli", 2, 3), ("pixelcnn", "categorical", 3, 0),
-    ("gated", "logistic_mixture", 3, 0), ("pixelcnn", "logistic_mixture", 3, 2),
+    ("gated", "logistic_mixture", 3, 0), ("pixelcnn", "logistic_mixture", 3, 2), ("row_lstm", "bernoulli", 2, 2),
+    ("row_lstm", "categorical", 3, 0),
 ])
 def test_probabilities_of_every_image_sum_to_one(kind, obs_name, levels, classes):
     obs = observations.make(obs_name, levels, components=2)
@@ -104,14 +140,14 @@ def test_channel_ordering_normalises_over_two_channels():
 
 @pytest.mark.parametrize("kind,obs_name,channels,classes", [
     ("pixelcnn", "bernoulli", 1, 0), ("pixelcnn", "categorical", 2, 0), ("gated", "bernoulli", 1, 3),
-    ("gated", "logistic_mixture", 1, 0),
+    ("gated", "logistic_mixture", 1, 0), ("row_lstm", "bernoulli", 1, 2), ("row_lstm", "categorical", 1, 0),
 ])
 def test_fast_sampler_returns_the_naive_samples(kind, obs_name, channels, classes):
     shape = (5, 4, channels)
     obs = observations.make(obs_name, 2 if obs_name == "bernoulli" else 8, components=2)
     net = _net(kind, channels, obs.params_per_channel, classes, first_kernel=5)
     params = _params(net, shape, classes, seed=3)
-    steps = GatedPixelCNNSteps(net, shape) if kind == "gated" else PixelCNNSteps(net, shape)
+    steps = _steps(kind, net, shape)
     labels = jnp.arange(6) % classes if classes else None
     key = jax.random.key(7)
     naive = jax.jit(ar.make_naive_sample_fn(net, obs, shape), static_argnums=2)(params, key, 6, labels)
@@ -120,14 +156,14 @@ def test_fast_sampler_returns_the_naive_samples(kind, obs_name, channels, classe
     assert len(np.unique(np.asarray(fast))) > 1  # not a constant image
 
 
-@pytest.mark.parametrize("kind", ["pixelcnn", "gated"])
+@pytest.mark.parametrize("kind", ["pixelcnn", "gated", "row_lstm"])
 def test_samples_follow_the_models_probabilities(kind):
     """8,000 fast samples of a 2x2 binary model: the frequency of each of the 16 images is within
     4.5 standard errors of its exact probability."""
     obs = observations.bernoulli()
     net = _net(kind, 1, 1, first_kernel=3)
     params = _params(net, (2, 2, 1), seed=5)
-    steps = GatedPixelCNNSteps(net, (2, 2, 1)) if kind == "gated" else PixelCNNSteps(net, (2, 2, 1))
+    steps = _steps(kind, net, (2, 2, 1))
     n = 8000
     samples = jax.jit(ar.make_fast_sample_fn(steps, obs, (2, 2, 1)), static_argnums=2)(params, jax.random.key(1), n)
     xs = _all_images(2)
@@ -138,14 +174,14 @@ def test_samples_follow_the_models_probabilities(kind):
     assert np.all(np.abs(freq - p) <= 4.5 * se + 1e-4), (freq, p)
 
 
-SMOKE = ["smoke", "smoke_gated", "smoke_8bit"]
+SMOKE = [("pixelcnn", "smoke"), ("pixelcnn", "smoke_gated"), ("pixelcnn", "smoke_8bit"), ("pixelrnn", "smoke")]
 
 
-@pytest.mark.parametrize("variant", SMOKE)
-def test_smoke_config_trains_and_reports_an_exact_likelihood(smoke_run, variant):
+@pytest.mark.parametrize("module,variant", SMOKE)
+def test_smoke_config_trains_and_reports_an_exact_likelihood(smoke_run, module, variant):
     import json
 
-    workdir, metrics, _ = smoke_run("pixelcnn", variant)
+    workdir, metrics, _ = smoke_run(module, variant)
     assert np.isfinite(metrics["test_log_likelihood"]) and metrics["test_log_likelihood"] < 0
     result = json.loads((workdir / "likelihood.json").read_text())
     assert result["kind"] == "exact" and result["estimator"] == "autoregressive"

@@ -15,7 +15,9 @@ from jaxgen.eval import likelihood
 SHARED = {"feature net": ("classifier", "smoke"), "VAE": ("vae", "smoke"), "RBM": ("rbm", "smoke"),
           "RBM PCD": ("rbm", "smoke_pcd"), "DBN": ("dbn", "smoke"), "DBM": ("dbm", "smoke"),
           "Bernoulli mixture": ("bernoulli_mixture", "smoke"), "GMM": ("gmm", "smoke"), "PPCA": ("ppca", "smoke"),
-          "KDE": ("kde", "smoke"), "DCGAN": ("dcgan", "smoke"), "AAE": ("aae", "smoke")}
+          "KDE": ("kde", "smoke"), "DCGAN": ("dcgan", "smoke"), "AAE": ("aae", "smoke"),
+          "Hierarchical VAE": ("hvae", "smoke"), "PixelCNN": ("pixelcnn", "smoke"),
+          "Gated PixelCNN": ("pixelcnn", "smoke_gated"), "autoencoder": ("ae", "smoke")}
 
 
 @pytest.mark.slow
@@ -43,7 +45,7 @@ def test_smoke_leaderboard_writes_every_row_and_resumes_only_unfinished_entries(
     # first 100 test images; the one-call mixture is measured on all 297, a table of its own
     binary = [r for r in board["entries"] if r.get("likelihood") and r["likelihood"]["test"]["binarized"]
               and r["likelihood"]["test"]["test_examples"] == 100]
-    assert {r["family"] for r in binary} == {"rbm", "dbn", "dbm"}
+    assert {r["family"] for r in binary} == {"rbm", "dbn", "dbm", "hvae", "autoregressive"}
     assert len({r["likelihood"]["test"]["test_checksum"] for r in binary}) == 1
     assert md.count("## digits, binarised") == 2
     html = (root / "leaderboard.html").read_text()

@@ -13,7 +13,7 @@ from jaxgen.families import FAMILIES
 from jaxgen.run import checks as config_checks
 from tests.train.helpers import launch_args, run
 
-CONFIG_MODULES = ["vae", "gan", "dcgan", "cgan", "aae", "pix2pix", "classifier", "rbm", "pixelcnn", "hvae", "ae", "dae"]
+CONFIG_MODULES = ["vae", "gan", "dcgan", "cgan", "aae", "pix2pix", "classifier", "rbm", "pixelcnn", "hvae", "ae", "dae", "pixelrnn"]
 
 
 def all_variants():

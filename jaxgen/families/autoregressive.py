@@ -1,5 +1,5 @@
-"""The autoregressive image family: PixelCNN and Gated PixelCNN (config.model.network), trained by
-maximum likelihood; the test log-likelihood is exact (one network pass); samples are drawn
+"""The autoregressive image family: PixelCNN, Gated PixelCNN and PixelRNN (Row LSTM)
+(config.model.network; configs pixelcnn.py and pixelrnn.py), trained by maximum likelihood; the test log-likelihood is exact (one network pass); samples are drawn
 pixel by pixel with the cached fast sampler (config.model.sampler 'naive' recomputes the image)."""
 
 import jax.numpy as jnp
@@ -11,10 +11,11 @@ from jaxgen.models import autoregressive as ar
 from jaxgen.models import observations
 from jaxgen.nn.gated_pixelcnn import GatedPixelCNN, GatedPixelCNNSteps
 from jaxgen.nn.pixelcnn import PixelCNN, PixelCNNSteps
+from jaxgen.nn.pixelrnn import PixelRNNSteps, RowLSTMPixelRNN
 from jaxgen.train.optim import make_optimizer
 from jaxgen.train.steps import GradientStep
 
-NETWORKS = ("pixelcnn", "gated")
+NETWORKS = ("pixelcnn", "gated", "row_lstm")
 LIKELIHOODS = ("bernoulli", "categorical", "logistic_mixture")
 SAMPLERS = ("fast", "naive")
 
@@ -35,11 +36,14 @@ def make_network(config, spec: DataSpec, obs: observations.Observation):
     if m.network == "gated":
         net = GatedPixelCNN(obs.params_per_channel, **common)
         return net, GatedPixelCNNSteps(net, spec.shape)
+    if m.network == "row_lstm":
+        net = RowLSTMPixelRNN(obs.params_per_channel, **common)
+        return net, PixelRNNSteps(net, spec.shape)
     net = PixelCNN(spec.shape[-1], obs.params_per_channel, **common)
     return net, PixelCNNSteps(net, spec.shape)
 
 
-def build_pixelcnn(config, spec: DataSpec) -> Family:
+def build_autoregressive(config, spec: DataSpec) -> Family:
     m = config.model
     obs = make_observation(config, spec)
     net, steps = make_network(config, spec, obs)
@@ -71,7 +75,7 @@ def build_pixelcnn(config, spec: DataSpec) -> Family:
     return Family(init_params=init, step=step, sample=sample, likelihood=likelihood)
 
 
-def validate_pixelcnn(config, shape: tuple[int, ...] | None, errors: list[str]) -> None:
+def validate_autoregressive(config, shape: tuple[int, ...] | None, errors: list[str]) -> None:
     m = config.model
     if m.network not in NETWORKS:
         errors.append(f"config.model.network={m.network!r}: expected one of {NETWORKS}")
@@ -94,8 +98,8 @@ def validate_pixelcnn(config, shape: tuple[int, ...] | None, errors: list[str]) 
     if shape is not None and len(shape) != 3:
         errors.append(f"config.data.name={config.data.name!r}: autoregressive image models need images [H, W, C], "
                       f"got shape {shape}")
-    elif shape is not None and m.network == "gated" and shape[-1] != 1:
-        errors.append(f"config.model.network='gated' takes single-channel images, got {shape[-1]} channels "
+    elif shape is not None and m.network in ("gated", "row_lstm") and shape[-1] != 1:
+        errors.append(f"config.model.network={m.network!r} takes single-channel images, got {shape[-1]} channels "
                       "(use network='pixelcnn', whose masks order the channels)")
     elif shape is not None and m.network == "pixelcnn" and (m.features % shape[-1] or m.head_features % shape[-1]):
         errors.append(f"config.model.features={m.features} / head_features={m.head_features}: must be divisible by "
