@@ -1,10 +1,12 @@
-"""PixelRNN configs: Row LSTM layers (van den Oord et al. 2016) after a 7x7 mask-A convolution,
+"""PixelRNN configs: Row LSTM or Diagonal BiLSTM layers (van den Oord et al. 2016) after a 7x7
+mask-A convolution,
 trained by maximum likelihood with an exact test log-likelihood (family `autoregressive`, as
 pixelcnn.py).
 
 Variants (`pixelrnn.py:NAME`):
-  mnist   two Row LSTM layers of 32 units on dynamically binarised MNIST, Bernoulli output.
-  smoke   a few steps of a tiny model on the binarised digits, for tests.
+  mnist           two Row LSTM layers of 32 units on dynamically binarised MNIST, Bernoulli output.
+  mnist_diagonal  two Diagonal BiLSTM layers of 32 units (no blind spot), the same data.
+  smoke / smoke_diagonal  a few steps of tiny models on the binarised digits, for tests.
 
 Run:
   python -m experiments.launch --config experiments/configs/pixelrnn.py:mnist --workdir runs/pixelrnn
@@ -20,10 +22,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     arg = arg or "mnist"
     c = get_base_config()
     c.family = "autoregressive"
-    c.model = model_section(network="row_lstm", features=32, layers=2)
-    if arg == "mnist":
+    c.model = model_section(network="diagonal_bilstm" if "diagonal" in arg else "row_lstm", features=32, layers=2)
+    if arg in ("mnist", "mnist_diagonal"):
         binarised_mnist(c, 3_000)
-    elif arg == "smoke":
+    elif arg in ("smoke", "smoke_diagonal"):
         shrink_for_smoke(c, "digits", 32)
         c.data.binarize = True
         c.model.update(features=8, layers=1, first_kernel=3, head_features=8)
@@ -33,4 +35,4 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     return lock(c)
 
 
-VARIANTS = ("mnist", "smoke")
+VARIANTS = ("mnist", "mnist_diagonal", "smoke", "smoke_diagonal")

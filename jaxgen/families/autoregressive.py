@@ -9,13 +9,14 @@ from jaxgen.eval.likelihood import Likelihood
 from jaxgen.families.base import Family
 from jaxgen.models import autoregressive as ar
 from jaxgen.models import observations
+from jaxgen.nn.diagonal_bilstm import DiagonalBiLSTMPixelRNN, DiagonalBiLSTMSteps
 from jaxgen.nn.gated_pixelcnn import GatedPixelCNN, GatedPixelCNNSteps
 from jaxgen.nn.pixelcnn import PixelCNN, PixelCNNSteps
 from jaxgen.nn.pixelrnn import PixelRNNSteps, RowLSTMPixelRNN
 from jaxgen.train.optim import make_optimizer
 from jaxgen.train.steps import GradientStep
 
-NETWORKS = ("pixelcnn", "gated", "row_lstm")
+NETWORKS = ("pixelcnn", "gated", "row_lstm", "diagonal_bilstm")
 LIKELIHOODS = ("bernoulli", "categorical", "logistic_mixture")
 SAMPLERS = ("fast", "naive")
 
@@ -39,6 +40,9 @@ def make_network(config, spec: DataSpec, obs: observations.Observation):
     if m.network == "row_lstm":
         net = RowLSTMPixelRNN(obs.params_per_channel, **common)
         return net, PixelRNNSteps(net, spec.shape)
+    if m.network == "diagonal_bilstm":
+        net = DiagonalBiLSTMPixelRNN(obs.params_per_channel, **common)
+        return net, DiagonalBiLSTMSteps(net, spec.shape)
     net = PixelCNN(spec.shape[-1], obs.params_per_channel, **common)
     return net, PixelCNNSteps(net, spec.shape)
 
@@ -98,7 +102,7 @@ def validate_autoregressive(config, shape: tuple[int, ...] | None, errors: list[
     if shape is not None and len(shape) != 3:
         errors.append(f"config.data.name={config.data.name!r}: autoregressive image models need images [H, W, C], "
                       f"got shape {shape}")
-    elif shape is not None and m.network in ("gated", "row_lstm") and shape[-1] != 1:
+    elif shape is not None and m.network in ("gated", "row_lstm", "diagonal_bilstm") and shape[-1] != 1:
         errors.append(f"config.model.network={m.network!r} takes single-channel images, got {shape[-1]} channels "
                       "(use network='pixelcnn', whose masks order the channels)")
     elif shape is not None and m.network == "pixelcnn" and (m.features % shape[-1] or m.head_features % shape[-1]):

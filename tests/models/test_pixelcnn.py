@@ -1,4 +1,4 @@
-"""PixelCNN, Gated PixelCNN and PixelRNN (Row LSTM): the autoregressive property (Jacobians),
+"""PixelCNN, Gated PixelCNN and PixelRNN (Row LSTM, Diagonal BiLSTM): the autoregressive property (Jacobians),
 normalisation over every image of a tiny space, the fast sampler equal to the naive one and
 drawing from the model's own probabilities, smoke runs."""
 
@@ -11,6 +11,7 @@ import pytest
 
 from jaxgen.models import autoregressive as ar
 from jaxgen.models import observations
+from jaxgen.nn.diagonal_bilstm import DiagonalBiLSTMPixelRNN, DiagonalBiLSTMSteps
 from jaxgen.nn.gated_pixelcnn import GatedPixelCNN, GatedPixelCNNSteps
 from jaxgen.nn.pixelcnn import PixelCNN, PixelCNNSteps
 from jaxgen.nn.pixelrnn import PixelRNNSteps, RowLSTMPixelRNN
@@ -29,6 +30,9 @@ def _randomize(params, key, scale=0.5):
 
 
 def _net(kind: str, channels: int, k: int, classes: int = 0, first_kernel: int = 7, layers: int = 2):
+    if kind == "diagonal_bilstm":
+        return DiagonalBiLSTMPixelRNN(k, features=6, layers=layers, first_kernel=first_kernel, head_features=6,
+                                      num_classes=classes)
     if kind == "row_lstm":
         return RowLSTMPixelRNN(k, features=4, layers=layers, first_kernel=first_kernel, head_features=4,
                                num_classes=classes)
@@ -40,7 +44,8 @@ def _net(kind: str, channels: int, k: int, classes: int = 0, first_kernel: int =
 
 
 def _steps(kind, net, shape):
-    return {"gated": GatedPixelCNNSteps, "row_lstm": PixelRNNSteps, "pixelcnn": PixelCNNSteps}[kind](net, shape)
+    return {"gated": GatedPixelCNNSteps, "row_lstm": PixelRNNSteps, "pixelcnn": PixelCNNSteps,
+            "diagonal_bilstm": DiagonalBiLSTMSteps}[kind](net, shape)
 
 
 def _params(net, shape, classes=0, seed=0):
@@ -48,7 +53,7 @@ def _params(net, shape, classes=0, seed=0):
     return _randomize(net.init(jax.random.key(seed), jnp.zeros((1, *shape)), labels), jax.random.key(seed + 1))
 
 
-@pytest.mark.parametrize("kind,channels", [("pixelcnn", 1), ("pixelcnn", 3), ("gated", 1)])
+@pytest.mark.parametrize("kind,channels", [("pixelcnn", 1), ("pixelcnn", 3), ("gated", 1), ("diagonal_bilstm", 1)])
 def test_output_depends_exactly_on_the_values_before_it(kind, channels):
     """d out(a, b, c) / d x(a', b', c') is zero unless (a', b', c') comes before (a, b, c) in
     raster and channel order, and nonzero for every value before it: on a 4x4 image a 7x7
@@ -114,7 +119,7 @@ def _all_images(levels: int, shape=(2, 2, 1)) -> jnp.ndarray:
 @pytest.mark.parametrize("kind,obs_name,levels,classes", [
     ("pixelcnn", "bernoulli", 2, 0), ("gated", "bernoulli", 2, 3), ("pixelcnn", "categorical", 3, 0),
     ("gated", "logistic_mixture", 3, 0), ("pixelcnn", "logistic_mixture", 3, 2), ("row_lstm", "bernoulli", 2, 2),
-    ("row_lstm", "categorical", 3, 0),
+    ("row_lstm", "categorical", 3, 0), ("diagonal_bilstm", "bernoulli", 2, 2),
 ])
 def test_probabilities_of_every_image_sum_to_one(kind, obs_name, levels, classes):
     obs = observations.make(obs_name, levels, components=2)
@@ -141,6 +146,7 @@ def test_channel_ordering_normalises_over_two_channels():
 @pytest.mark.parametrize("kind,obs_name,channels,classes", [
     ("pixelcnn", "bernoulli", 1, 0), ("pixelcnn", "categorical", 2, 0), ("gated", "bernoulli", 1, 3),
     ("gated", "logistic_mixture", 1, 0), ("row_lstm", "bernoulli", 1, 2), ("row_lstm", "categorical", 1, 0),
+    ("diagonal_bilstm", "bernoulli", 1, 2), ("diagonal_bilstm", "logistic_mixture", 1, 0),
 ])
 def test_fast_sampler_returns_the_naive_samples(kind, obs_name, channels, classes):
     shape = (5, 4, channels)
@@ -156,7 +162,7 @@ def test_fast_sampler_returns_the_naive_samples(kind, obs_name, channels, classe
     assert len(np.unique(np.asarray(fast))) > 1  # not a constant image
 
 
-@pytest.mark.parametrize("kind", ["pixelcnn", "gated", "row_lstm"])
+@pytest.mark.parametrize("kind", ["pixelcnn", "gated", "row_lstm", "diagonal_bilstm"])
 def test_samples_follow_the_models_probabilities(kind):
     """8,000 fast samples of a 2x2 binary model: the frequency of each of the 16 images is within
     4.5 standard errors of its exact probability."""
@@ -174,7 +180,7 @@ def test_samples_follow_the_models_probabilities(kind):
     assert np.all(np.abs(freq - p) <= 4.5 * se + 1e-4), (freq, p)
 
 
-SMOKE = [("pixelcnn", "smoke"), ("pixelcnn", "smoke_gated"), ("pixelcnn", "smoke_8bit"), ("pixelrnn", "smoke")]
+SMOKE = [("pixelcnn", "smoke"), ("pixelcnn", "smoke_gated"), ("pixelcnn", "smoke_8bit"), ("pixelrnn", "smoke"), ("pixelrnn", "smoke_diagonal")]
 
 
 @pytest.mark.parametrize("module,variant", SMOKE)
