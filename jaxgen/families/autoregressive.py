@@ -1,6 +1,7 @@
-"""The autoregressive image family: PixelCNN, Gated PixelCNN and PixelRNN (Row LSTM)
-(config.model.network; configs pixelcnn.py and pixelrnn.py), trained by maximum likelihood; the test log-likelihood is exact (one network pass); samples are drawn
-pixel by pixel with the cached fast sampler (config.model.sampler 'naive' recomputes the image)."""
+"""The autoregressive image family: PixelCNN, Gated PixelCNN, PixelRNN with Row LSTM or Diagonal
+BiLSTM layers (config.model.network; configs pixelcnn.py and pixelrnn.py), trained by maximum
+likelihood. The test log-likelihood is exact (one network pass); samples are drawn pixel by pixel
+with the cached sampler (config.model.sampler 'naive' reruns the network on the whole image)."""
 
 import jax.numpy as jnp
 

@@ -1,4 +1,4 @@
-"""Autoregressive image models (PixelCNN, Gated PixelCNN): p(x) = prod_i p(x_i | x_<i) in raster
+"""Autoregressive image models (PixelCNN, Gated PixelCNN, PixelRNN): p(x) = prod_i p(x_i | x_<i) in raster
 order, channels in order within a pixel. The exact log-likelihood is one network pass; sampling
 draws one value at a time.
 
