@@ -1,10 +1,14 @@
 """The hierarchical VAE family (Ladder VAE: top-down inference, optional skip connections to the
-decoder, KL warm-up, free bits, the IWAE objective). The test log-likelihood is the IWAE bound;
-posterior collapse is reported as active units per layer (Burda et al. 2016: latent dimension u
-is active when Var_x(E_q[z_u | x]) > 0.01) on the test split."""
+decoder, KL warm-up, free bits, the IWAE objective). The test log-likelihood is the IWAE bound.
+Posterior collapse is reported per layer on the test split: active units (Burda et al. 2016:
+dimension u is active when Var_x(E_q[z_u | x]) > 0.01; below the top layer the posterior mean
+moves with the layer above, so a collapsed dimension can look active), KL units (dimensions whose
+mean KL(q || p(. | z above)) exceeds 0.01 nats) and the layer's mean KL in nats."""
 
+import jax
 import jax.numpy as jnp
 
+from jaxgen import rng as rng_lib
 from jaxgen.data.pipeline import DataSpec
 from jaxgen.eval.likelihood import Likelihood
 from jaxgen.families.base import Family
@@ -43,13 +47,22 @@ def build_hvae(config, spec: DataSpec) -> Family:
         for l, mean in enumerate(hvae.posterior_means(model, params, batch["x"])):
             for j in range(mean.shape[-1]):
                 out[f"m{l}_{j}"], out[f"s{l}_{j}"] = mean[:, j], mean[:, j] ** 2
+        keys = rng_lib.example_keys(key, batch["index"])
+        noise = [jax.vmap(lambda k, d=d, l=l: jax.random.normal(jax.random.fold_in(k, l), (d,)))(keys)[None]
+                 for l, d in enumerate(m.latent_dims)]
+        for l, kl in enumerate(hvae.inference_pass(model, params, batch["x"], noise)["kl"]):
+            for j in range(kl.shape[-1]):
+                out[f"k{l}_{j}"] = kl[0, :, j]
         return out
 
     def summarize(avg: dict[str, float]) -> dict[str, float]:
         out = {}
         for l, d in enumerate(m.latent_dims):
             var = jnp.asarray([avg[f"s{l}_{j}"] - avg[f"m{l}_{j}"] ** 2 for j in range(d)])
+            kl = jnp.asarray([avg[f"k{l}_{j}"] for j in range(d)])
             out[f"active_units_{l}"] = float(jnp.sum(var > ACTIVE_THRESHOLD))
+            out[f"kl_units_{l}"] = float(jnp.sum(kl > ACTIVE_THRESHOLD))
+            out[f"test_kl_{l}"] = float(jnp.sum(kl))
         return out
 
     def draw(params, key, n, labels=None):

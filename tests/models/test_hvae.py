@@ -145,3 +145,5 @@ def test_smoke_run_reports_bound_and_active_units(smoke_run):
     assert np.isfinite(metrics["test_log_likelihood"])
     assert metrics["test_log_likelihood"] >= metrics["test_elbo"] - 1e-3  # IWAE k=8 >= its ELBO
     assert 0 <= metrics["active_units_0"] <= 4 and 0 <= metrics["active_units_1"] <= 2
+    assert 0 <= metrics["kl_units_0"] <= 4 and 0 <= metrics["kl_units_1"] <= 2
+    assert metrics["test_kl_0"] >= 0 and metrics["test_kl_1"] >= 0
