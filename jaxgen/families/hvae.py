@@ -10,9 +10,8 @@ import jax.numpy as jnp
 
 from jaxgen import rng as rng_lib
 from jaxgen.data.pipeline import DataSpec
-from jaxgen.eval.likelihood import Likelihood
 from jaxgen.families.base import Family
-from jaxgen.families.vae import dequantization
+from jaxgen.families.vae import iwae_likelihood, validate_iwae_eval
 from jaxgen.models import hvae, observations
 from jaxgen.models.vae import ACTIVATIONS
 from jaxgen.train.optim import make_optimizer
@@ -31,16 +30,8 @@ def build_hvae(config, spec: DataSpec) -> Family:
                         with_step=True)
     sample = hvae.make_sample_fn(model, obs)
 
-    def likelihood(final: bool) -> Likelihood:
-        k = config.eval.final_iwae_samples if final else config.eval.iwae_samples
-        bound = hvae.make_bound_fn(model, obs, k, min(config.eval.iwae_chunk, k))
-
-        def log_prob(params, batch, key, stats):
-            out = bound(params, batch, key)
-            return {"log_prob": out["iwae"], "elbo": out["elbo"]}
-
-        return Likelihood("lower_bound", "iwae", log_prob, {"k": k}, dequantization=dequantization(config, spec),
-                          discrete=True)
+    likelihood = iwae_likelihood(config, spec, lambda k, chunk: hvae.make_bound_fn(model, obs, k, chunk),
+                                 discrete=True)
 
     def diagnostics(params, batch, key):
         out = {}
@@ -96,7 +87,4 @@ def validate_hvae(config, shape: tuple[int, ...] | None, errors: list[str]) -> N
         errors.append(f"config.model.iwae_samples={m.iwae_samples}: must be >= 1")
     if shape is not None and len(shape) != 3:
         errors.append(f"config.data.name={config.data.name!r}: the hierarchical VAE needs images [H, W, C], got {shape}")
-    for key in ("iwae_samples", "final_iwae_samples"):
-        k = config.eval[key]
-        if k % min(config.eval.iwae_chunk, k):
-            errors.append(f"config.eval.{key}={k}: must be divisible by config.eval.iwae_chunk")
+    validate_iwae_eval(config, errors)

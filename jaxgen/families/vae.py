@@ -38,16 +38,8 @@ def build_vae(config, spec: DataSpec) -> Family:
                         config.train.ema_decay)
     sample = vae.make_sample_fn(model, obs)
 
-    def likelihood(final: bool) -> Likelihood:
-        k = config.eval.final_iwae_samples if final else config.eval.iwae_samples
-        bound = vae.make_bound_fn(model, obs, k, min(config.eval.iwae_chunk, k))
-
-        def log_prob(params, batch, key, stats):
-            out = bound(params, batch, key)
-            return {"log_prob": out["iwae"], "elbo": out["elbo"]}
-
-        return Likelihood("lower_bound", "iwae", log_prob, {"k": k}, dequantization=dequantization(config, spec),
-                          discrete=config.data.binarize or m.likelihood in DISCRETE)
+    likelihood = iwae_likelihood(config, spec, lambda k, chunk: vae.make_bound_fn(model, obs, k, chunk),
+                                 discrete=config.data.binarize or m.likelihood in DISCRETE)
 
     return Family(
         init_params=lambda key, batch: vae.init_params(model, key, batch),
@@ -56,6 +48,33 @@ def build_vae(config, spec: DataSpec) -> Family:
         likelihood=likelihood,
         artifacts=make_artifacts(model, obs, config.data.binarize),
     )
+
+
+def iwae_likelihood(config, spec: DataSpec, make_bound, discrete: bool):
+    """final? -> the IWAE-bound Likelihood of a VAE-like family: k = config.eval.final_iwae_samples
+    (final) or eval.iwae_samples, drawn eval.iwae_chunk at a time by `make_bound(k, chunk)`, which
+    returns (params, batch, key) -> {'iwae': [B], 'elbo': [B]}; the ELBO is reported beside it."""
+
+    def likelihood(final: bool) -> Likelihood:
+        k = config.eval.final_iwae_samples if final else config.eval.iwae_samples
+        bound = make_bound(k, min(config.eval.iwae_chunk, k))
+
+        def log_prob(params, batch, key, stats):
+            out = bound(params, batch, key)
+            return {"log_prob": out["iwae"], "elbo": out["elbo"]}
+
+        return Likelihood("lower_bound", "iwae", log_prob, {"k": k}, dequantization=dequantization(config, spec),
+                          discrete=discrete)
+
+    return likelihood
+
+
+def validate_iwae_eval(config, errors: list[str]) -> None:
+    """Each of eval.iwae_samples and eval.final_iwae_samples divisible by its chunk."""
+    for key in ("iwae_samples", "final_iwae_samples"):
+        k = config.eval[key]
+        if k % min(config.eval.iwae_chunk, k):
+            errors.append(f"config.eval.{key}={k}: must be divisible by config.eval.iwae_chunk")
 
 
 def make_artifacts(model: vae.VAE, obs, binarize: bool):
@@ -144,8 +163,4 @@ def validate_vae(config, shape: tuple[int, ...] | None, errors: list[str]) -> No
         if shape[0] % scale or shape[1] % scale:
             errors.append(f"config.model.channels={tuple(m.channels)}: {len(m.channels)} stride-2 stages need H, W "
                           f"divisible by {scale}, got {shape[:2]}")
-    if config.eval.iwae_samples % min(config.eval.iwae_chunk, config.eval.iwae_samples):
-        errors.append(f"config.eval.iwae_samples={config.eval.iwae_samples}: must be divisible by config.eval.iwae_chunk")
-    if config.eval.final_iwae_samples % min(config.eval.iwae_chunk, config.eval.final_iwae_samples):
-        errors.append(f"config.eval.final_iwae_samples={config.eval.final_iwae_samples}: must be divisible by "
-                      "config.eval.iwae_chunk")
+    validate_iwae_eval(config, errors)

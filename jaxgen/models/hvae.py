@@ -11,7 +11,6 @@ weighted combination of the bottom-up estimate and the prior p(z_l | z_{l+1}):
 Batches are dicts with 'x' [B, H, W, C] in [0, 1] and 'index' [B].
 """
 
-import math
 from collections.abc import Callable, Sequence
 
 import flax.linen as nn
@@ -21,15 +20,10 @@ import jax.numpy as jnp
 from jaxgen import rng as rng_lib
 from jaxgen.losses import bounds
 from jaxgen.models.observations import Observation
-from jaxgen.models.vae import ACTIVATIONS
+from jaxgen.models.vae import ACTIVATIONS, log_normal
 from jaxgen.nn import MLP
 
 Array = jax.Array
-
-
-def log_normal(z: Array, mean: Array, log_var: Array) -> Array:
-    """log N(z; mean, diag(exp(log_var))), summed over the last axis."""
-    return -0.5 * jnp.sum((z - mean) ** 2 * jnp.exp(-log_var) + log_var + math.log(2 * math.pi), axis=-1)
 
 
 def precision_weighted(mean_a: Array, log_var_a: Array, mean_b: Array, log_var_b: Array) -> tuple[Array, Array]:

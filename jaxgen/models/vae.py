@@ -5,7 +5,6 @@ Batches are dicts with 'x' [B, H, W, C] in [0, 1] and 'index' [B] (global
 example positions, from which per-example noise keys are folded).
 """
 
-import math
 from collections.abc import Callable, Sequence
 
 import flax.linen as nn
@@ -13,7 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgen import rng as rng_lib
-from jaxgen.losses import bounds, divergences
+from jaxgen.losses import bounds, divergences, likelihoods
 from jaxgen.models.observations import Observation
 from jaxgen.nn import MLP, ConvDecoder, ConvEncoder
 
@@ -86,6 +85,11 @@ def init_params(model: VAE, key: Array, batch: dict) -> dict:
     return model.init(key, batch["x"][:1], batch["label"][:1] if model.num_classes else None)
 
 
+def log_normal(z: Array, mean: Array, log_var: Array) -> Array:
+    """log N(z; mean, diag(exp(log_var))), summed over the last axis."""
+    return likelihoods.gaussian_log_prob(z, mean, 0.5 * log_var, event_ndims=1)
+
+
 def _labels(model: VAE, batch: dict) -> Array | None:
     return batch["label"] if model.num_classes else None
 
@@ -99,7 +103,7 @@ def _log_weights(model: VAE, obs: Observation, params, x: Array, labels, mean: A
     rep = lambda a: None if a is None else jnp.broadcast_to(a, (c, *a.shape)).reshape(c * bsz, *a.shape[1:])
     out = model.apply(params, z.reshape(c * bsz, -1), rep(labels), method=VAE.decode)
     log_lik = obs.log_prob(rep(x), out).reshape(c, bsz)
-    return log_lik + _log_normal(z, 0.0, 0.0) - _log_normal(z, mean, log_var), log_lik
+    return log_lik + log_normal(z, 0.0, 0.0) - log_normal(z, mean, log_var), log_lik
 
 
 def _example_noise(keys: Array, j, count: int, dim: int) -> Array:
@@ -136,10 +140,6 @@ def make_loss_fn(model: VAE, obs: Observation, beta: float = 1.0, iwae_samples: 
         return loss, {"loss": loss, "elbo": jnp.mean(elbo), "kl": jnp.mean(kl), "nll_recon": -jnp.mean(log_lik)}
 
     return loss_fn
-
-
-def _log_normal(x: Array, mean: Array, log_var: Array) -> Array:
-    return -0.5 * jnp.sum((x - mean) ** 2 * jnp.exp(-log_var) + log_var + math.log(2 * math.pi), axis=-1)
 
 
 def make_bound_fn(model: VAE, obs: Observation, num_samples: int, chunk: int) -> Callable:
