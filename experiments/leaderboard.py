@@ -33,14 +33,21 @@ def _entry(label: str, module: str, variant: str, changes: dict | None = None) -
 BOARDS = {
     "digits": ([
         _entry("VAE (binarised)", "vae", "digits_binary"),
+        _entry("beta-VAE (beta = 4)", "vae", "digits_binary", {"model.beta": 4.0}),
+        _entry("VAE trained on IWAE (k = 5)", "vae", "digits_binary", {"model.iwae_samples": 5}),
+        _entry("conditional VAE", "vae", "digits_binary", {"model.conditional": True}),
         _entry("Hierarchical VAE", "hvae", "digits_binary"),
         _entry("PixelCNN", "pixelcnn", "digits_binary"),
+        _entry("Gated PixelCNN", "pixelcnn", "digits_gated"),
+        _entry("PixelRNN (Row LSTM)", "pixelrnn", "digits_binary"),
+        _entry("PixelRNN (Diagonal BiLSTM)", "pixelrnn", "digits_diagonal"),
         _entry("RBM (CD-1)", "rbm", "digits"),
         _entry("RBM (PCD-1)", "rbm", "digits_pcd"),
         _entry("DBN", "dbn", "digits"),
         _entry("DBM", "dbm", "digits"),
         _entry("Mixture of Bernoullis", "bernoulli_mixture", "digits"),
         _entry("VAE (17 levels)", "vae", "digits"),
+        _entry("PixelCNN++ output (17 levels)", "pixelcnn", "digits"),
         _entry("GMM", "gmm", "digits"),
         _entry("PPCA", "ppca", "digits"),
         _entry("KDE", "kde", "digits"),
@@ -49,11 +56,19 @@ BOARDS = {
         _entry("conditional DCGAN", "cgan", "digits"),
         _entry("AAE", "aae", "digits"),
         _entry("autoencoder (random codes)", "ae", "digits"),
+        _entry("denoising AE (masking, random codes)", "dae", "digits_masking"),
     ], _entry("feature net", "classifier", "digits"), 297),
     "mnist": ([
         _entry("VAE (binarised)", "vae", "mnist"),
+        # the VAE family's members at a third of the VAE's 60,000 steps (each ~5-10 min of CPU)
+        _entry("beta-VAE (beta = 4, 20k steps)", "vae", "mnist_beta4", {"train.num_steps": 20_000}),
+        _entry("VAE trained on IWAE (k = 5, 20k steps)", "vae", "mnist_iwae", {"train.num_steps": 20_000}),
+        _entry("conditional VAE (20k steps)", "vae", "mnist_cvae", {"train.num_steps": 20_000}),
+        _entry("VAE, 2-D latent (20k steps)", "vae", "mnist_2d", {"train.num_steps": 20_000}),
         _entry("Hierarchical VAE", "hvae", "mnist"),
         _entry("Gated PixelCNN", "pixelcnn", "mnist_gated"),
+        # 8-bit MNIST, the exact discrete likelihood of the 256 levels (a short run)
+        _entry("PixelCNN++ output (8-bit, 1k steps)", "pixelcnn", "mnist_8bit", {"train.num_steps": 1_000}),
         _entry("RBM (CD-1)", "rbm", "mnist"),
         _entry("RBM (PCD-1)", "rbm", "mnist_pcd"),
         _entry("DBN", "dbn", "mnist"),
@@ -64,6 +79,10 @@ BOARDS = {
         _entry("KDE", "kde", "mnist"),
         _entry("DCGAN", "dcgan", "mnist"),
         _entry("AAE", "aae", "mnist"),
+        _entry("autoencoder (random codes)", "ae", "mnist"),
+        _entry("denoising AE (masking, random codes)", "dae", "mnist_masking"),
+        _entry("PixelCNN", "pixelcnn", "mnist"),
+        _entry("PixelRNN (Row LSTM)", "pixelrnn", "mnist"),
         # the DCGAN entry's networks and length with the least-squares loss: a second GAN loss of
         # the zoo at the DCGAN's cost (gan.py's own MNIST runs, G 256-128 for 6,000 steps, take
         # ~80 min of 2-core CPU)

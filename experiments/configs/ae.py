@@ -54,7 +54,7 @@ def base(arg: str, family_module: str, variants: tuple, **model) -> ml_collectio
         c.checkpoint.every_steps = 5_000
         if "conv" in arg:
             c.model.architecture = "conv"
-    elif arg == "digits":
+    elif arg.startswith("digits"):
         c.data.name = "digits"
         c.data.binarize = True
         c.data.batch_size = 100

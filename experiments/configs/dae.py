@@ -6,6 +6,7 @@ Variants (`dae.py:NAME`):
   mnist_masking          each pixel zeroed with probability 0.3.
   mnist_salt_and_pepper  each pixel set to 0 or 1 with probability 0.2.
   mnist_conv_masking     the masking DAE with the convolutional networks.
+  digits_masking         the masking DAE on the binarised 8x8 digits (the digits leaderboard).
   smoke                  a few steps on digits (salt and pepper), for tests.
 
 Run:
@@ -22,6 +23,7 @@ CORRUPTIONS = {  # variant -> (corruption, level)
     "mnist_masking": ("masking", 0.3),
     "mnist_salt_and_pepper": ("salt_and_pepper", 0.2),
     "mnist_conv_masking": ("masking", 0.3),
+    "digits_masking": ("masking", 0.3),
     "smoke": ("salt_and_pepper", 0.2),
 }
 

@@ -8,7 +8,9 @@ Variants (`pixelcnn.py:NAME`):
   mnist_8bit        Gated PixelCNN on 8-bit MNIST with the PixelCNN++ output: a mixture of 5
                     discretised logistics over the 256 levels (bits/dim).
   mnist_8bit_categorical  the same with a 256-way softmax per pixel.
-  digits_binary     PixelCNN on the binarised 8x8 digits (the digits leaderboard).
+  digits_binary / digits_gated  PixelCNN / Gated PixelCNN on the binarised 8x8 digits (the digits
+                    leaderboard).
+  digits            Gated PixelCNN with the PixelCNN++ output on the digits' 17 grey levels.
   smoke / smoke_gated / smoke_8bit  a few steps of tiny models on digits, for tests.
 
 Run:
@@ -59,6 +61,17 @@ def binarised_mnist(c, steps: int) -> None:
     c.checkpoint.every_steps = 500
 
 
+def digits(c, binarize: bool = True) -> None:
+    """The 8x8 digits: binarised (the binarised digits leaderboard) or their 17 grey levels."""
+    c.data.name = "digits"
+    c.data.binarize = binarize
+    c.data.batch_size = 100
+    c.data.eval_batch_size = 297
+    c.train.num_steps = 2_000
+    c.eval.every_steps = 1_000
+    c.checkpoint.every_steps = 1_000
+
+
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     arg = arg or "mnist_gated"
     c = get_base_config()
@@ -75,15 +88,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         c.data.binarize = False
         _model(c, network="gated", features=32, layers=6,
                likelihood="logistic_mixture" if arg == "mnist_8bit" else "categorical")
-    elif arg == "digits_binary":
-        c.data.name = "digits"
-        c.data.binarize = True
-        c.data.batch_size = 100
-        c.data.eval_batch_size = 297
-        _model(c, features=32, layers=3, first_kernel=5)
-        c.train.num_steps = 2_000
-        c.eval.every_steps = 1_000
-        c.checkpoint.every_steps = 1_000
+    elif arg in ("digits_binary", "digits_gated"):
+        digits(c)
+        _model(c, network="gated" if arg == "digits_gated" else "pixelcnn", features=32, layers=3, first_kernel=5)
+    elif arg == "digits":
+        digits(c, binarize=False)
+        _model(c, network="gated", features=32, layers=3, first_kernel=5, likelihood="logistic_mixture")
     elif arg in ("smoke", "smoke_gated", "smoke_8bit"):
         shrink_for_smoke(c, "digits", 32)
         c.data.binarize = arg != "smoke_8bit"
@@ -97,4 +107,4 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
 
 VARIANTS = ("mnist_gated", "mnist_gated_cond", "mnist", "mnist_8bit", "mnist_8bit_categorical", "digits_binary",
-            "smoke", "smoke_gated", "smoke_8bit")
+            "digits_gated", "digits", "smoke", "smoke_gated", "smoke_8bit")

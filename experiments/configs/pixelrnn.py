@@ -6,6 +6,7 @@ pixelcnn.py).
 Variants (`pixelrnn.py:NAME`):
   mnist           two Row LSTM layers of 32 units on dynamically binarised MNIST, Bernoulli output.
   mnist_diagonal  two Diagonal BiLSTM layers of 32 units (no blind spot), the same data.
+  digits_binary / digits_diagonal  the two on the binarised 8x8 digits (the digits leaderboard).
   smoke / smoke_diagonal  a few steps of tiny models on the binarised digits, for tests.
 
 Run:
@@ -15,7 +16,7 @@ Run:
 import ml_collections
 
 from experiments.configs.base import get_base_config, lock, shrink_for_smoke
-from experiments.configs.pixelcnn import binarised_mnist, model_section
+from experiments.configs.pixelcnn import binarised_mnist, digits, model_section
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -25,6 +26,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.model = model_section(network="diagonal_bilstm" if "diagonal" in arg else "row_lstm", features=32, layers=2)
     if arg in ("mnist", "mnist_diagonal"):
         binarised_mnist(c, 3_000)
+    elif arg in ("digits_binary", "digits_diagonal"):
+        digits(c)
+        c.model.update(first_kernel=5)
     elif arg in ("smoke", "smoke_diagonal"):
         shrink_for_smoke(c, "digits", 32)
         c.data.binarize = True
@@ -35,4 +39,4 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     return lock(c)
 
 
-VARIANTS = ("mnist", "mnist_diagonal", "smoke", "smoke_diagonal")
+VARIANTS = ("mnist", "mnist_diagonal", "digits_binary", "digits_diagonal", "smoke", "smoke_diagonal")

@@ -48,6 +48,8 @@ class Likelihood:
     # values (binary pixels, grey levels); False: a density of continuous values (2-D data, or a
     # Gaussian on scaled pixels), which is never put beside a discrete one.
     discrete: bool = True
+    # log p(x | label) rather than log p(x) (class-conditional models): a separate protocol.
+    conditional: bool = False
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -67,11 +69,13 @@ class LikelihoodResult:
     discrete: bool
     extra: dict[str, float]  # other per-example values, averaged over the test set (e.g. the ELBO)
     model: dict[str, float]  # prepare's model-level reports (e.g. log_z, log_z_se)
+    conditional: bool = False  # log p(x | label), never beside log p(x)
 
     def protocol(self) -> dict[str, Any]:
         """What must agree for two results to be compared."""
         return {"data": self.test["data"], "test_checksum": self.test["test_checksum"],
-                "test_examples": self.test["test_examples"], "discrete": self.discrete}
+                "test_examples": self.test["test_examples"], "discrete": self.discrete,
+                "conditional": self.conditional}
 
     def comparable(self, other: "LikelihoodResult") -> bool:
         return self.protocol() == other.protocol()
@@ -122,7 +126,7 @@ def evaluate(likelihood: Likelihood, compiled_log_prob: Callable, params, test: 
     return LikelihoodResult(mean, se, -mean / (dims * math.log(2.0)), likelihood.kind, likelihood.estimator,
                             dict(likelihood.settings), test.describe(), likelihood.dequantization, likelihood.discrete,
                             extra,
-                            {k: float(v) for k, v in reported.items()})
+                            {k: float(v) for k, v in reported.items()}, likelihood.conditional)
 
 
 def table(rows: list[tuple[str, LikelihoodResult]]) -> str:
@@ -143,5 +147,6 @@ def table(rows: list[tuple[str, LikelihoodResult]]) -> str:
     p = first.protocol()
     lines.append("")
     lines.append(f"Protocol: {p['data']} test set, {p['test_examples']} examples, checksum {p['test_checksum']}, "
-                 f"{'discrete log-likelihood of the stored values' if p['discrete'] else 'continuous density'}.")
+                 f"{'discrete log-likelihood of the stored values' if p['discrete'] else 'continuous density'}"
+                 f"{', conditional on the label: log p(x | y)' if p['conditional'] else ''}.")
     return "\n".join(lines) + "\n"

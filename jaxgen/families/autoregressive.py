@@ -71,7 +71,7 @@ def build_autoregressive(config, spec: DataSpec) -> Family:
         levels = 2 if config.data.binarize else spec.num_bins
         deq = "none (binary data)" if config.data.binarize else f"none (discrete likelihood over {levels} levels)"
         return Likelihood("exact", "autoregressive", lambda params, batch, key, stats: {"log_prob": log_prob(params, batch)},
-                          {"conditional_on_label": conditional}, dequantization=deq)
+                          dequantization=deq, conditional=conditional)
 
     def init(key, batch):
         labels = batch["label"][:1] if conditional else None

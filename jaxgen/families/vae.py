@@ -64,7 +64,7 @@ def iwae_likelihood(config, spec: DataSpec, make_bound, discrete: bool):
             return {"log_prob": out["iwae"], "elbo": out["elbo"]}
 
         return Likelihood("lower_bound", "iwae", log_prob, {"k": k}, dequantization=dequantization(config, spec),
-                          discrete=discrete)
+                          discrete=discrete, conditional=bool(config.model.get("conditional", False)))
 
     return likelihood
 

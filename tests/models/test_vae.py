@@ -1,6 +1,7 @@
 """VAE bounds against independent estimates: a numpy Monte-Carlo ELBO and the
 exact log p(x) of a 1-D-latent model by quadrature."""
 
+import json
 import math
 
 import jax
@@ -190,5 +191,6 @@ def test_manifold_grid_decodes_normal_quantiles_and_traversals_move_one_dimensio
 def test_conditional_iwae_smoke_run_writes_its_figures(smoke_run):
     workdir, metrics, _ = smoke_run("vae", "smoke_cvae_iwae")
     assert np.isfinite(metrics["test_log_likelihood"])
+    assert json.loads((workdir / "likelihood.json").read_text())["conditional"]  # log p(x | y): its own protocol
     for name in ("reconstructions", "traversals", "manifold", "codes"):
         assert (workdir / "figures" / f"{name}.png").exists(), name

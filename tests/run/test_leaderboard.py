@@ -61,16 +61,20 @@ def test_smoke_leaderboard_writes_every_row_and_resumes_only_unfinished_entries(
 
 
 def test_likelihood_tables_refuse_to_mix_protocols():
-    def result(checksum, discrete=True):
+    def result(checksum, discrete=True, conditional=False):
         test = {"data": "digits", "test_examples": 3, "test_checksum": checksum, "binarized": True, "num_bins": 2,
                 "dequantized": False}
-        return likelihood.LikelihoodResult(-1.0, 0.1, 0.5, "exact", "x", {}, test, "none", discrete, {}, {})
+        return likelihood.LikelihoodResult(-1.0, 0.1, 0.5, "exact", "x", {}, test, "none", discrete, {}, {},
+                                           conditional)
 
     assert "| a |" in likelihood.table([("a", result("c1")), ("b", result("c1"))])
     with pytest.raises(ValueError, match="different protocols never share a table"):
         likelihood.table([("a", result("c1")), ("b", result("c2"))])
     with pytest.raises(ValueError, match="different protocols"):
         likelihood.table([("a", result("c1")), ("b", result("c1", discrete=False))])
+    with pytest.raises(ValueError, match="different protocols"):  # log p(x | y) is not log p(x)
+        likelihood.table([("a", result("c1")), ("b", result("c1", conditional=True))])
+    assert "log p(x | y)" in likelihood.table([("a", result("c1", conditional=True))])
 
 
 def test_evaluate_averages_in_float64_adds_the_shared_error_and_names_non_finite_examples():
