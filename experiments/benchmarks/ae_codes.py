@@ -28,28 +28,21 @@ from jaxgen.run import workdirs
 from jaxgen.run.features import load_classifier
 
 
-def _restore(workdir: str):
-    config = evaluate_lib.load_config(workdir)
-    family = evaluate_lib.build_family(workdir, config)
-    params, _ = evaluate_lib.load_params(workdir, config, family)
-    return config, family, params
-
-
 def _draw(fn, key, n: int, chunk: int = 1000) -> np.ndarray:
     return np.concatenate([np.asarray(fn(jax.random.fold_in(key, i), min(chunk, n - i)))
                            for i in range(0, n, chunk)])
 
 
-def main() -> None:
+def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ae", required=True, help="workdir of an ae.py / dae.py run")
     p.add_argument("--vae", default="", help="workdir of a vae.py run on the same data (optional)")
     p.add_argument("--feature_net", required=True, help="workdir of a classifier.py run on the same data")
     p.add_argument("--out", required=True)
     p.add_argument("--num", type=int, default=5000, help="samples per row of the table")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
-    config, _, params = _restore(args.ae)
+    config, _, params = evaluate_lib.load_run(args.ae)
     model, obs = make_model(config, workdirs.load_spec(args.ae))
     loaded = data_lib.load(config.data)
     train = to_model_input(loaded.train["x"][:config.model.density_fit_examples], loaded.scale)
@@ -60,7 +53,7 @@ def main() -> None:
     rows = {f"AE decoder, {name} codes": _draw(lambda k, n, s=samplers[name]: decode(s(k, n)), key, args.num)
             for name in DENSITIES}
     if args.vae:
-        _, vae_family, vae_params = _restore(args.vae)
+        _, vae_family, vae_params = evaluate_lib.load_run(args.vae)
         sample = jax.jit(vae_family.sample, static_argnums=2)
         rows["VAE"] = _draw(lambda k, n: sample(vae_params, k, n), key, args.num)
     net = load_classifier(args.feature_net)

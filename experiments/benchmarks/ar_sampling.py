@@ -24,17 +24,17 @@ from jaxgen.data.sources import SHAPES
 from jaxgen.families.autoregressive import make_network, make_observation
 from jaxgen.models import autoregressive as ar
 from jaxgen.run import evaluate as evaluate_lib
+from jaxgen.run import workdirs
 
 
 def _network_and_params(args):
     if args.workdir:
-        config = evaluate_lib.load_config(args.workdir)
-        family = evaluate_lib.build_family(args.workdir, config)
-        params, _ = evaluate_lib.load_params(args.workdir, config, family)
-    else:
+        config, _, params = evaluate_lib.load_run(args.workdir)
+        spec = workdirs.load_spec(args.workdir)
+    else:  # an untrained network: the dataset's shape, 10 classes, 256 levels
         config, params = overrides.load_config_file(args.config), None
-    shape = SHAPES[config.data.name]
-    spec = DataSpec(shape, 10, 256, 1, 1)
+        spec = DataSpec(SHAPES[config.data.name], 10, 256, 1, 1)
+    shape = tuple(spec.shape)
     obs = make_observation(config, spec)
     net, steps = make_network(config, spec, obs)
     labels = jnp.zeros(1, jnp.int32) if config.model.conditional else None

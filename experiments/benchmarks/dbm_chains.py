@@ -30,8 +30,8 @@ def main() -> None:
     parser.add_argument("--workdir", default="runs/fits/dbm_mnist")
     parser.add_argument("--chains", type=int, default=100)
     args = parser.parse_args()
-    config = evaluate.load_config(args.workdir)
-    dbm = evaluate.load_params(args.workdir, config, evaluate.build_family(args.workdir, config))[0]["model"]
+    config, _, params = evaluate.load_run(args.workdir)
+    dbm = params["model"]
     loaded = data_lib.load(config.data)
     base_rate = to_model_input(loaded.train["x"], loaded.scale).reshape(len(loaded.train["x"]), -1).mean(0)
     test = protocol.test_set(loaded.test, loaded.scale, config.data.name, True, loaded.spec.num_bins).x

@@ -81,6 +81,14 @@ def load_params(workdir: str, config, family) -> tuple[object, int]:
     return evaluation_params(state["params"], state.get("ema_params"), config.eval.use_ema), step
 
 
+def load_run(workdir: str) -> tuple[ml_collections.ConfigDict, object, object]:
+    """(config, family, params) of the finished run in `workdir`: its saved config, the family
+    built from it and its data spec, the latest checkpoint's params as the family uses them."""
+    config = load_config(workdir)
+    family = build_family(workdir, config)
+    return config, family, load_params(workdir, config, family)[0]
+
+
 def real_data_config(real_data) -> ml_collections.ConfigDict:
     """A data section for `real_data`: a dataset name, or a dict / ConfigDict with at
     least 'name' (and optionally 'dir', 'tfds_dir', 'download' as in config.data)."""

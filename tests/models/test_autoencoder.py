@@ -2,6 +2,8 @@
 clean image's negative log-likelihood from the corrupted input, the densities fitted to codes,
 smoke runs with their figures."""
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -66,3 +68,15 @@ def test_smoke_run_writes_reconstructions_and_code_density_figures(smoke_run, mo
     assert ("denoise_nll" in metrics) == (module == "dae")
     for name in ("reconstructions", "code_densities"):
         assert (workdir / "figures" / f"{name}.png").exists()
+
+
+def test_ae_codes_study_scores_every_row_beside_the_vae(smoke_run, tmp_path):
+    from experiments.benchmarks import ae_codes
+
+    runs = {m: str(smoke_run(m, "smoke").workdir) for m in ("ae", "vae", "classifier")}
+    ae_codes.main(["--ae", runs["ae"], "--vae", runs["vae"], "--feature_net", runs["classifier"],
+                   "--out", str(tmp_path), "--num", "40"])
+    rows = json.loads((tmp_path / "ae_codes.json").read_text())
+    assert [r["samples"] for r in rows] == [f"AE decoder, {d} codes" for d in ("random", "gaussian", "gmm")] + ["VAE"]
+    assert all(np.isfinite(r["fid"]) and 0 <= r["precision"] <= 1 and 0 <= r["recall"] <= 1 for r in rows)
+    assert (tmp_path / "ae_codes.png").exists() and (tmp_path / "ae_codes.md").read_text().count("\n") == 6
