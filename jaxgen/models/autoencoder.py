@@ -19,8 +19,7 @@ import jax.numpy as jnp
 
 from jaxgen import rng as rng_lib
 from jaxgen.models.observations import Observation
-from jaxgen.models.vae import ACTIVATIONS
-from jaxgen.nn import MLP, ConvDecoder, ConvEncoder
+from jaxgen.models.vae import encoder_decoder
 
 Array = jax.Array
 CORRUPTIONS = ("none", "gaussian", "masking", "salt_and_pepper")
@@ -59,15 +58,8 @@ class Autoencoder(nn.Module):
     activation: str = "relu"
 
     def setup(self):
-        act = ACTIVATIONS[self.activation]
-        h, w, _ = self.data_shape
-        if self.architecture == "mlp":
-            self.encoder = MLP((*self.hidden, self.code_dim), act)
-            self.decoder = MLP((*reversed(self.hidden), h * w * self.out_channels), act)
-        else:
-            scale = 2 ** len(self.channels)
-            self.encoder = nn.Sequential([ConvEncoder(self.channels, act), nn.Dense(self.code_dim)])
-            self.decoder = ConvDecoder((h // scale, w // scale), tuple(reversed(self.channels)), self.out_channels, act)
+        self.encoder, self.decoder = encoder_decoder(self.architecture, self.activation, self.data_shape,
+                                                     self.out_channels, self.code_dim, self.hidden, self.channels)
 
     def encode(self, x: Array) -> Array:
         return self.encoder(x)

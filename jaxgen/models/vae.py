@@ -20,6 +20,21 @@ Array = jax.Array
 ACTIVATIONS = {"relu": nn.relu, "gelu": nn.gelu, "tanh": jnp.tanh, "softplus": nn.softplus, "elu": nn.elu}
 
 
+def encoder_decoder(architecture: str, activation: str, data_shape: tuple[int, int, int], out_channels: int,
+                    code_width: int, hidden: Sequence[int], channels: Sequence[int]) -> tuple[nn.Module, nn.Module]:
+    """The encoder (x -> [B, code_width]) and decoder (code -> observation parameters, flat for
+    'mlp', [B, H, W, out_channels] for 'conv') of the VAE and the autoencoder; called in setup."""
+    act = ACTIVATIONS[activation]
+    h, w, _ = data_shape
+    if architecture == "mlp":
+        return MLP((*hidden, code_width), act), MLP((*reversed(hidden), h * w * out_channels), act)
+    if architecture == "conv":
+        scale = 2 ** len(channels)
+        return (nn.Sequential([ConvEncoder(channels, act), nn.Dense(code_width)]),
+                ConvDecoder((h // scale, w // scale), tuple(reversed(channels)), out_channels, act))
+    raise ValueError(f"unknown architecture {architecture!r}")
+
+
 class VAE(nn.Module):
     """Gaussian encoder q(z|x) = N(mean, diag(exp(log_var))) and a decoder that
     outputs the parameters of p(x|z) ([B, H, W, out_channels]).
@@ -38,17 +53,9 @@ class VAE(nn.Module):
     num_classes: int = 0  # > 0: a conditional VAE (Sohn et al. 2015), labels into encoder and decoder
 
     def setup(self):
-        act = ACTIVATIONS[self.activation]
-        h, w, _ = self.data_shape
-        if self.architecture == "mlp":
-            self.encoder_net = MLP((*self.hidden, 2 * self.latent_dim), act)
-            self.decoder_net = MLP((*reversed(self.hidden), h * w * self.out_channels), act)
-        elif self.architecture == "conv":
-            scale = 2 ** len(self.channels)
-            self.encoder_net = nn.Sequential([ConvEncoder(self.channels, act), nn.Dense(2 * self.latent_dim)])
-            self.decoder_net = ConvDecoder((h // scale, w // scale), tuple(reversed(self.channels)), self.out_channels, act)
-        else:
-            raise ValueError(f"unknown architecture {self.architecture!r}")
+        self.encoder_net, self.decoder_net = encoder_decoder(
+            self.architecture, self.activation, self.data_shape, self.out_channels, 2 * self.latent_dim, self.hidden,
+            self.channels)
 
     def _one_hot(self, labels: Array | None, n: int) -> Array | None:
         if self.num_classes == 0:
