@@ -16,7 +16,7 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import add_d_optim, get_base_config, lock, shrink_for_smoke
+from experiments.configs.base import add_d_optim, digits, get_base_config, lock, shrink_for_smoke
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -52,15 +52,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         c.model.prior = "mixture"
         c.model.label_prior = arg == "mnist_label"
     elif arg == "digits":
-        c.data.name = "digits"
-        c.data.batch_size = 50
-        c.data.eval_batch_size = 297
+        digits(c, 3_000, binarize=False, batch_size=50)
         c.model.hidden = c.model.d_hidden = (256, 256)
-        c.train.num_steps = 3_000
-        c.eval.every_steps = 1_000
         c.eval.num_examples = 0
         c.eval.num_samples = 64
-        c.checkpoint.every_steps = 1_000
     elif arg == "smoke":
         shrink_for_smoke(c, "digits", 32)
         c.model.code_dim = 2

@@ -15,7 +15,7 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import get_base_config, lock, shrink_for_smoke
+from experiments.configs.base import digits, get_base_config, lock, shrink_for_smoke
 
 
 def model_section(**overrides) -> ml_collections.ConfigDict:
@@ -55,14 +55,8 @@ def base(arg: str, family_module: str, variants: tuple, **model) -> ml_collectio
         if "conv" in arg:
             c.model.architecture = "conv"
     elif arg.startswith("digits"):
-        c.data.name = "digits"
-        c.data.binarize = True
-        c.data.batch_size = 100
-        c.data.eval_batch_size = 297
+        digits(c, 3_000, binarize=True)
         c.model.update(code_dim=8, hidden=(256, 128), density_fit_examples=1500)
-        c.train.num_steps = 3_000
-        c.eval.every_steps = 1_000
-        c.checkpoint.every_steps = 1_000
     elif arg == "smoke":
         shrink_for_smoke(c, "digits", 32)
         c.data.binarize = True

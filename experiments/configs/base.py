@@ -107,6 +107,18 @@ def shrink_for_smoke(c: ml_collections.ConfigDict, data_name: str, batch_size: i
     c.checkpoint.every_steps = 2
 
 
+def digits(c: ml_collections.ConfigDict, steps: int, binarize: bool, batch_size: int = 100) -> None:
+    """scikit-learn's 8x8 digits (binarised: the binarised digits leaderboard; else their 17 grey
+    levels): the 297 test digits in one batch, evaluation and a checkpoint every 1,000 steps."""
+    c.data.name = "digits"
+    c.data.binarize = binarize
+    c.data.batch_size = batch_size
+    c.data.eval_batch_size = 297
+    c.train.num_steps = steps
+    c.eval.every_steps = 1_000
+    c.checkpoint.every_steps = 1_000
+
+
 def lock(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     config.lock()
     return config

@@ -15,7 +15,7 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import get_base_config, lock, shrink_for_smoke
+from experiments.configs.base import digits, get_base_config, lock, shrink_for_smoke
 
 
 def _model(c, **overrides) -> None:
@@ -60,14 +60,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         c.eval.num_examples = 0
         c.checkpoint.every_steps = 10_000
     elif arg == "digits_binary":
-        c.data.name = "digits"
-        c.data.binarize = True
-        c.data.batch_size = 100
-        c.data.eval_batch_size = 297
+        digits(c, 3_000, binarize=True)
         _model(c, latent_dims=(8, 4), hidden=((256,), (128,)), kl_warmup_steps=500)
-        c.train.num_steps = 3_000
-        c.eval.every_steps = 1_000
-        c.checkpoint.every_steps = 1_000
     elif arg == "smoke":
         shrink_for_smoke(c, "digits", 32)
         c.data.binarize = True

@@ -19,7 +19,7 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import get_base_config, lock, shrink_for_smoke
+from experiments.configs.base import digits, get_base_config, lock, shrink_for_smoke
 
 
 def model_section(**overrides) -> ml_collections.ConfigDict:
@@ -61,17 +61,6 @@ def binarised_mnist(c, steps: int) -> None:
     c.checkpoint.every_steps = 500
 
 
-def digits(c, binarize: bool = True) -> None:
-    """The 8x8 digits: binarised (the binarised digits leaderboard) or their 17 grey levels."""
-    c.data.name = "digits"
-    c.data.binarize = binarize
-    c.data.batch_size = 100
-    c.data.eval_batch_size = 297
-    c.train.num_steps = 2_000
-    c.eval.every_steps = 1_000
-    c.checkpoint.every_steps = 1_000
-
-
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     arg = arg or "mnist_gated"
     c = get_base_config()
@@ -89,10 +78,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         _model(c, network="gated", features=32, layers=6,
                likelihood="logistic_mixture" if arg == "mnist_8bit" else "categorical")
     elif arg in ("digits_binary", "digits_gated"):
-        digits(c)
+        digits(c, 2_000, binarize=True)
         _model(c, network="gated" if arg == "digits_gated" else "pixelcnn", features=32, layers=3, first_kernel=5)
     elif arg == "digits":
-        digits(c, binarize=False)
+        digits(c, 2_000, binarize=False)
         _model(c, network="gated", features=32, layers=3, first_kernel=5, likelihood="logistic_mixture")
     elif arg in ("smoke", "smoke_gated", "smoke_8bit"):
         shrink_for_smoke(c, "digits", 32)

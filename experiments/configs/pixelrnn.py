@@ -15,8 +15,8 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import get_base_config, lock, shrink_for_smoke
-from experiments.configs.pixelcnn import binarised_mnist, digits, model_section
+from experiments.configs.base import digits, get_base_config, lock, shrink_for_smoke
+from experiments.configs.pixelcnn import binarised_mnist, model_section
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -27,7 +27,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     if arg in ("mnist", "mnist_diagonal"):
         binarised_mnist(c, 3_000)
     elif arg in ("digits_binary", "digits_diagonal"):
-        digits(c)
+        digits(c, 2_000, binarize=True)
         c.model.update(first_kernel=5)
     elif arg in ("smoke", "smoke_diagonal"):
         shrink_for_smoke(c, "digits", 32)

@@ -18,7 +18,7 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import get_base_config, lock, shrink_for_smoke
+from experiments.configs.base import digits, get_base_config, lock, shrink_for_smoke
 
 
 def _model(c, **overrides) -> None:
@@ -47,27 +47,16 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.eval.final_iwae_samples = 100  # k of the final IWAE bound
     c.eval.iwae_chunk = 50  # importance samples per pass (memory)
     if arg == "digits":
-        c.data.name = "digits"
-        c.data.batch_size = 100
-        c.data.eval_batch_size = 297
+        digits(c, 3_000, binarize=False)
         _model(c, latent_dim=8, hidden=(256, 256), likelihood="discretized_logistic")
-        c.train.num_steps = 3_000
         c.train.log_every = 100
-        c.eval.every_steps = 1_000
         c.eval.final_iwae_samples = 1000
         c.eval.iwae_chunk = 100
-        c.checkpoint.every_steps = 1_000
     elif arg == "digits_binary":
-        c.data.name = "digits"
-        c.data.binarize = True
-        c.data.batch_size = 100
-        c.data.eval_batch_size = 297
+        digits(c, 3_000, binarize=True)
         _model(c, latent_dim=8, hidden=(256, 256))
-        c.train.num_steps = 3_000
-        c.eval.every_steps = 1_000
         c.eval.final_iwae_samples = 1000
         c.eval.iwae_chunk = 100
-        c.checkpoint.every_steps = 1_000
     elif arg in ("mnist", "mnist_conv", *MNIST_VARIANTS):
         c.data.name = "mnist"
         c.data.binarize = True
