@@ -63,3 +63,40 @@ def save_scatter(path: str, points: np.ndarray, reference: np.ndarray | None = N
     pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
     plt.close(fig)
     return pixels
+
+
+def density_grid(points: np.ndarray, size: int = 200, margin: float = 0.15) -> tuple[np.ndarray, tuple]:
+    """A size x size grid over the bounding box of 2-D `points` (widened by `margin` of its
+    extent): ([size * size, 2] grid points, (xmin, xmax, ymin, ymax))."""
+    lo, hi = points.min(0), points.max(0)
+    pad = margin * (hi - lo)
+    lo, hi = lo - pad, hi + pad
+    xs, ys = np.linspace(lo[0], hi[0], size), np.linspace(lo[1], hi[1], size)
+    gx, gy = np.meshgrid(xs, ys)
+    return np.stack([gx.ravel(), gy.ravel()], -1).astype(np.float32), (lo[0], hi[0], lo[1], hi[1])
+
+
+def save_density_panels(path: str, data: np.ndarray, log_densities: dict, size: int = 200) -> None:
+    """One PNG: a 2-D histogram of `data` [N, 2], then a heatmap of exp(log density) per entry of
+    `log_densities` ({title: fn([G, 2] points) -> [G] log densities}) on the same grid."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    grid, extent = density_grid(np.asarray(data), size)
+    panels = 1 + len(log_densities)
+    fig, axes = plt.subplots(1, panels, figsize=(3 * panels, 3), dpi=100)
+    axes[0].hist2d(data[:, 0], data[:, 1], bins=size // 2, range=[extent[:2], extent[2:]], cmap="viridis")
+    axes[0].set_title("data", fontsize=9)
+    for ax, (title, fn) in zip(axes[1:], log_densities.items()):
+        density = np.exp(np.asarray(fn(grid), np.float64)).reshape(size, size)
+        ax.imshow(density, origin="lower", extent=extent, cmap="viridis", aspect="auto")
+        ax.set_title(title, fontsize=9)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)

@@ -73,7 +73,8 @@ class Invertible1x1Conv(nn.Module):
     random rotation. lu=True: W = P L (U + diag(sign(s) exp(log_s))), where P and sign(s) are
     constants of a rotation drawn from `seed` (not parameters: nothing trains or decays them),
     L unit lower and U strictly upper triangular; log |det W| = sum(log_s) costs O(C) and W stays
-    invertible while log_s is finite. The log-det is (positions) x log |det W|."""
+    invertible while log_s is finite. The log-det is (positions) x log |det W|; log |det W| is
+    also sowed as intermediates 'log_abs_det_w' (applied with mutable=['intermediates'])."""
 
     lu: bool = False
     seed: int = 0
@@ -95,6 +96,7 @@ class Invertible1x1Conv(nn.Module):
     @nn.compact
     def __call__(self, x: Array, inverse: bool = False, cond: Array | None = None) -> tuple[Array, Array]:
         w, log_abs_det = self.weight(x.shape[-1])
+        self.sow("intermediates", "log_abs_det_w", log_abs_det)  # the invertibility monitor
         positions = np.prod(x.shape[1:-1], dtype=np.int64)
         log_det = jnp.broadcast_to(positions * log_abs_det, (x.shape[0],))
         if inverse:

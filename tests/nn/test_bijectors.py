@@ -23,8 +23,8 @@ def _perturbed(params, key, scale=0.3):
     return jax.tree.unflatten(tree, [x + scale * jax.random.normal(k, x.shape) for x, k in zip(leaves, keys)])
 
 
-def _check(layer, x, cond=None, atol=1e-5):
-    params = _perturbed(layer.init(jax.random.key(0), x, False, cond), jax.random.key(1))
+def _check(layer, x, cond=None, atol=1e-5, scale=0.3):
+    params = _perturbed(layer.init(jax.random.key(0), x, False, cond), jax.random.key(1), scale)
     fwd = lambda v: layer.apply(params, v, False, cond)
     inv = lambda v: layer.apply(params, v, True, cond)
     z, log_det = fwd(x)
