@@ -67,6 +67,23 @@ def checkerboard(key: Array, n: int) -> Array:
     return corner + 2.0 * jax.random.uniform(k_u, (n, 2))
 
 
+def log_density(name: str, x: Array) -> Array:
+    """The true log-density [N] of the toy distribution `name` at x [N, 2]: the mixtures ring8 and
+    grid25 (equal weights, isotropic components) and the checkerboard (1/32 on its 8 squares,
+    -inf elsewhere); the others have no closed form (ValueError)."""
+    if name in MODES:
+        modes_fn, std = MODES[name]
+        modes = modes_fn()
+        sq = jnp.sum((x[:, None, :] - modes[None]) ** 2, -1)  # [N, K]
+        log_comp = -0.5 * sq / std**2 - jnp.log(2.0 * math.pi * std**2)
+        return jax.scipy.special.logsumexp(log_comp, axis=-1) - math.log(modes.shape[0])
+    if name == "checkerboard":
+        cell = jnp.floor((x + 4.0) / 2.0)  # [N, 2] column, row in 0..3
+        inside = jnp.all((cell >= 0) & (cell <= 3), -1) & (jnp.sum(cell, -1) % 2 == 0)
+        return jnp.where(inside, -math.log(32.0), -jnp.inf)
+    raise ValueError(f"toy data {name!r} has no closed-form density; known: {sorted(MODES) + ['checkerboard']}")
+
+
 # The mixtures with known modes (the mode-collapse protocol): name -> (modes function, std).
 MODES = {"ring8": (ring8_modes, RING8_STD), "grid25": (grid25_modes, GRID25_STD)}
 

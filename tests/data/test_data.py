@@ -4,6 +4,7 @@ import gzip
 import os
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
@@ -197,3 +198,15 @@ def test_protocol_binarises_the_test_split_once_for_every_seed_and_family():
     np.testing.assert_array_equal(prefix.x, full.x[:100])
     assert prefix.checksum == protocol.checksum(full.x[:100]) != full.checksum
     assert full.describe()["test_examples"] == len(loaded.test["x"])
+
+
+@pytest.mark.parametrize("name,half,step", [("ring8", 2.6, 0.005), ("grid25", 4.6, 0.0125), ("checkerboard", 4.5, 0.05)])
+def test_toy_log_density_integrates_to_one_and_is_highest_where_the_samples_are(name, half, step):
+    ticks = np.arange(-half, half, step) + step / 2
+    grid = jnp.asarray(np.stack(np.meshgrid(ticks, ticks), -1).reshape(-1, 2), jnp.float32)
+    mass = float(jnp.sum(jnp.exp(toy.log_density(name, grid))) * step**2)
+    assert mass == pytest.approx(1.0, abs=2e-3)
+    x = toy.SAMPLERS[name](jax.random.key(0), 2000)
+    assert bool(jnp.all(jnp.isfinite(toy.log_density(name, x))))  # every sample has positive density
+    with pytest.raises(ValueError, match="no closed-form"):
+        toy.log_density("two_moons", x)
