@@ -48,6 +48,8 @@ BOARDS = {
         _entry("Mixture of Bernoullis", "bernoulli_mixture", "digits"),
         _entry("VAE (17 levels)", "vae", "digits"),
         _entry("PixelCNN++ output (17 levels)", "pixelcnn", "digits"),
+        _entry("RealNVP (17 levels)", "realnvp", "digits"),
+        _entry("Glow (17 levels)", "glow", "digits"),
         _entry("GMM", "gmm", "digits"),
         _entry("PPCA", "ppca", "digits"),
         _entry("KDE", "kde", "digits"),
@@ -96,7 +98,7 @@ BOARDS["smoke"] = ([
     _entry("GMM", "gmm", "smoke"), _entry("PPCA", "ppca", "smoke"), _entry("KDE", "kde", "smoke"),
     _entry("DCGAN", "dcgan", "smoke"), _entry("AAE", "aae", "smoke"), _entry("Hierarchical VAE", "hvae", "smoke"),
     _entry("PixelCNN", "pixelcnn", "smoke"), _entry("Gated PixelCNN", "pixelcnn", "smoke_gated"),
-    _entry("autoencoder", "ae", "smoke"),
+    _entry("autoencoder", "ae", "smoke"), _entry("Glow", "glow", "smoke"),
 ], _entry("feature net", "classifier", "smoke"), 100)
 DATA = {"digits": "digits", "mnist": "mnist", "smoke": "digits"}
 

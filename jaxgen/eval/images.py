@@ -77,8 +77,9 @@ def density_grid(points: np.ndarray, size: int = 200, margin: float = 0.15) -> t
 
 
 def save_density_panels(path: str, data: np.ndarray, log_densities: dict, size: int = 200) -> None:
-    """One PNG: a 2-D histogram of `data` [N, 2], then a heatmap of exp(log density) per entry of
-    `log_densities` ({title: fn([G, 2] points) -> [G] log densities}) on the same grid."""
+    """One PNG: a 2-D histogram of `data` [N, 2], then a heatmap of the log density per entry of
+    `log_densities` ({title: fn([G, 2] points) -> [G] log densities}) on the same grid, shown
+    from its maximum down to 12 nats below it (sharp modes stay visible)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -90,8 +91,9 @@ def save_density_panels(path: str, data: np.ndarray, log_densities: dict, size: 
     axes[0].hist2d(data[:, 0], data[:, 1], bins=size // 2, range=[extent[:2], extent[2:]], cmap="viridis")
     axes[0].set_title("data", fontsize=9)
     for ax, (title, fn) in zip(axes[1:], log_densities.items()):
-        density = np.exp(np.asarray(fn(grid), np.float64)).reshape(size, size)
-        ax.imshow(density, origin="lower", extent=extent, cmap="viridis", aspect="auto")
+        log_p = np.asarray(fn(grid), np.float64).reshape(size, size)
+        top = np.max(log_p[np.isfinite(log_p)])
+        ax.imshow(np.clip(log_p, top - 12.0, top), origin="lower", extent=extent, cmap="viridis", aspect="auto")
         ax.set_title(title, fontsize=9)
     for ax in axes:
         ax.set_xticks([])

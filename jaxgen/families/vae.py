@@ -46,7 +46,7 @@ def build_vae(config, spec: DataSpec) -> Family:
         step=step,
         sample=lambda params, key, n, labels=None: _sample(model, sample, params, key, n, labels),
         likelihood=likelihood,
-        artifacts=make_artifacts(model, obs, config.data.binarize),
+        artifacts=make_artifacts(model, obs, config.data.binarize, sample),
     )
 
 
@@ -77,20 +77,26 @@ def validate_iwae_eval(config, errors: list[str]) -> None:
             errors.append(f"config.eval.{key}={k}: must be divisible by config.eval.iwae_chunk")
 
 
-def make_artifacts(model: vae.VAE, obs, binarize: bool):
+def make_artifacts(model: vae.VAE, obs, binarize: bool, sample=None):
     """figures/reconstructions.png (test images over their reconstructions, row pairs),
-    figures/traversals.png (up to 10 latent dimensions of one test code from -3 to 3) and, for a
-    2-D latent space, figures/manifold.png and figures/codes.png."""
+    figures/traversals.png (up to 10 latent dimensions of one test code from -3 to 3), for a
+    2-D latent space figures/manifold.png and figures/codes.png, and for a conditional VAE
+    figures/class_samples.png (`sample(params, key, n, labels)`: 8 samples of each class, one
+    column per class)."""
     reconstruct = jax.jit(vae.make_reconstruct_fn(model, obs))
 
     def artifacts(params, key, loaded, workdir):
-        del key
         x = to_model_input(loaded.test["x"], loaded.scale)
         x = (binarize_fixed(x) if binarize else x)[:2000]  # the protocol's test images
         labels = jnp.asarray(loaded.test["label"][:2000]) if model.num_classes else None
         label_of = lambda n: None if labels is None else labels[:n]
         up = images.grid_upscale(loaded.spec.shape[0])
         out, fig = {}, lambda name: os.path.join(workdir, "figures", f"{name}.png")
+        if model.num_classes and sample is not None:
+            classes = jnp.tile(jnp.arange(model.num_classes), 8)
+            drawn = np.asarray(sample(params, key, len(classes), classes))
+            images.save_image_grid(fig("class_samples"), drawn, num_cols=model.num_classes, upscale=up)
+            out["class_samples"] = fig("class_samples")
         recon = np.asarray(reconstruct(params, x[:32], label_of(32)))
         pairs = np.concatenate([x[:32].reshape(4, 8, *x.shape[1:]), recon.reshape(4, 8, *x.shape[1:])], axis=1)
         images.save_image_grid(fig("reconstructions"), pairs.reshape(-1, *x.shape[1:]), num_cols=8, upscale=up)

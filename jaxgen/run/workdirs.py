@@ -34,6 +34,12 @@ def load_config(workdir: str, what: str = "workdir") -> ml_collections.ConfigDic
         return ml_collections.ConfigDict(json.load(f))
 
 
+def load_test_set(workdir: str) -> dict:
+    """The protocol test set a run was measured on, as written (TestSet.describe())."""
+    with open(os.path.join(workdir, "test_set.json")) as f:
+        return json.load(f)
+
+
 def load_spec(workdir: str) -> DataSpec:
     path = os.path.join(workdir, "data_spec.json")
     if not os.path.exists(path):

@@ -192,5 +192,5 @@ def test_conditional_iwae_smoke_run_writes_its_figures(smoke_run):
     workdir, metrics, _ = smoke_run("vae", "smoke_cvae_iwae")
     assert np.isfinite(metrics["test_log_likelihood"])
     assert json.loads((workdir / "likelihood.json").read_text())["conditional"]  # log p(x | y): its own protocol
-    for name in ("reconstructions", "traversals", "manifold", "codes"):
+    for name in ("reconstructions", "traversals", "manifold", "codes", "class_samples"):
         assert (workdir / "figures" / f"{name}.png").exists(), name
