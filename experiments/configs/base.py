@@ -119,6 +119,20 @@ def digits(c: ml_collections.ConfigDict, steps: int, binarize: bool, batch_size:
     c.checkpoint.every_steps = 1_000
 
 
+def mnist(c: ml_collections.ConfigDict, steps: int, binarize: bool) -> None:
+    """MNIST for the pixel-level models (autoregressive, flows): batches of 64, the cosine
+    schedule from lr 1e-3 over `steps`, a checkpoint every 500 steps."""
+    c.data.name = "mnist"
+    c.data.binarize = binarize
+    c.data.batch_size = 64
+    c.data.eval_batch_size = 500
+    c.train.num_steps = steps
+    c.train.log_every = 100
+    c.optim.lr = 1e-3
+    c.optim.schedule = "cosine"
+    c.checkpoint.every_steps = 500
+
+
 def lock(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     config.lock()
     return config

@@ -19,7 +19,7 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import digits, get_base_config, lock, shrink_for_smoke
+from experiments.configs.base import digits, get_base_config, lock, mnist, shrink_for_smoke
 
 
 def model_section(**overrides) -> ml_collections.ConfigDict:
@@ -48,17 +48,9 @@ def _model(c, **overrides) -> None:
 
 
 def binarised_mnist(c, steps: int) -> None:
-    c.data.name = "mnist"
-    c.data.binarize = True
-    c.data.batch_size = 64
-    c.data.eval_batch_size = 500
-    c.train.num_steps = steps
-    c.train.log_every = 100
-    c.optim.lr = 1e-3
-    c.optim.schedule = "cosine"
+    mnist(c, steps, binarize=True)
     c.eval.every_steps = 1_600
     c.eval.num_examples = 0  # the exact test likelihood on all 10,000 test images
-    c.checkpoint.every_steps = 500
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
