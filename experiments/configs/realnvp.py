@@ -47,6 +47,7 @@ def vector_model(architecture: str, **overrides) -> ml_collections.ConfigDict:
         "layers": 8,
         "hidden": (128, 128),
         "actnorm": True,  # an ActNorm before each layer
+        "base_components": 0,  # 0: a N(0, I) base; K: a learned mixture of K diagonal Gaussians (MAF MoG)
         "temperature": 1.0,
     })
     m.update(overrides)

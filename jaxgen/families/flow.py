@@ -27,7 +27,7 @@ DEQUANTIZATIONS = ("uniform", "variational")
 TEMPERATURES = (0.5, 0.7, 0.85, 1.0)  # rows of figures/temperatures.png
 IMAGE_KEYS = ("levels", "steps", "features", "blocks", "logit_alpha", "dequantization", "deq_steps", "deq_features",
               "eval_dequantization_samples", "final_dequantization_samples")
-VECTOR_KEYS = ("layers", "hidden", "actnorm")
+VECTOR_KEYS = ("layers", "hidden", "actnorm", "base_components")
 
 
 def make_flow(config, spec: DataSpec) -> tuple[object, fl.Dequantizer | None, int | None]:
@@ -40,7 +40,8 @@ def make_flow(config, spec: DataSpec) -> tuple[object, fl.Dequantizer | None, in
                             alpha=m.logit_alpha, **extra)
         deq = fl.Dequantizer(m.deq_steps, m.deq_features)  # its keys are read whatever the dequantisation
         return flow, deq if m.dequantization == "variational" else None, spec.num_bins
-    return fl.VectorFlow(m.architecture, m.layers, tuple(m.hidden), m.actnorm), None, None
+    return fl.VectorFlow(m.architecture, m.layers, tuple(m.hidden), m.actnorm, m.base_components,
+                         spec.shape[0]), None, None
 
 
 def build_flow(config, spec: DataSpec) -> Family:
@@ -109,6 +110,9 @@ def validate_flow(config, shape: tuple[int, ...] | None, errors: list[str]) -> N
         errors.append(f"config.model lacks {missing} for {'images' if image else 'vectors'}: start from a {source} variant")
     counts = (("levels", "steps", "features", "blocks", "deq_steps", "deq_features", "eval_dequantization_samples",
                "final_dequantization_samples") if image else ("layers",))
+    if not image and "base_components" in m and m.base_components < 0:
+        errors.append(f"config.model.base_components={m.base_components}: 0 (a standard normal base) or a "
+                      "number of mixture components")
     for key in counts:
         if key in m and m[key] < 1:
             errors.append(f"config.model.{key}={m[key]}: must be >= 1")

@@ -101,6 +101,12 @@ class ImageFlow(nn.Module):
             stages.append(bj.Chain(layers))
         self.stages = stages
 
+    def base_log_prob(self, z: Array) -> Array:
+        return standard_normal_log_prob(z)
+
+    def base_sample(self, key: Array, n: int, temperature: float, dim: int) -> Array:
+        return temperature * jax.random.normal(key, (n, dim))
+
     def __call__(self, x: Array, inverse: bool = False, cond: None = None) -> tuple[Array, Array]:
         if cond is not None:
             raise ValueError("ImageFlow is unconditional")
@@ -135,16 +141,43 @@ class ImageFlow(nn.Module):
 
 class VectorFlow(nn.Module):
     """x [B, D] <-> z [B, D]: `layers` MAF layers (the order reversed between them) or RealNVP
-    couplings on alternating halves, an ActNorm before each with `actnorm`."""
+    couplings on alternating halves, an ActNorm before each with `actnorm`. The base is N(0, I),
+    or with `base_components` = K > 0 a learned mixture of K diagonal Gaussians (MAF MoG,
+    Papamakarios et al. 2017); temperature T scales its standard deviations."""
 
     architecture: str
     layers: int = 5
     hidden: Sequence[int] = (64, 64)
     actnorm: bool = False
+    base_components: int = 0
+    dim: int = 2  # of the data (the mixture base's parameters need it)
+
+    def _mixture(self) -> tuple[Array, Array, Array]:
+        return jax.nn.log_softmax(self.base_logits), self.base_means, self.base_log_scales
+
+    def base_log_prob(self, z: Array) -> Array:
+        if not self.base_components:
+            return standard_normal_log_prob(z)
+        log_w, means, log_scales = self._mixture()
+        comp = likelihoods.gaussian_log_prob(z[:, None, :], means[None], log_scales[None], event_ndims=1)  # [B, K]
+        return jax.scipy.special.logsumexp(comp + log_w, axis=-1)
+
+    def base_sample(self, key: Array, n: int, temperature: float, dim: int) -> Array:
+        noise = temperature * jax.random.normal(jax.random.fold_in(key, 0), (n, dim))
+        if not self.base_components:
+            return noise
+        log_w, means, log_scales = self._mixture()
+        c = jax.random.categorical(jax.random.fold_in(key, 1), log_w, shape=(n,))
+        return means[c] + jnp.exp(log_scales[c]) * noise
 
     def setup(self):
         if self.architecture not in VECTOR_ARCHITECTURES:
             raise ValueError(f"vector flow architecture {self.architecture!r}: expected one of {VECTOR_ARCHITECTURES}")
+        if self.base_components:
+            k, d = self.base_components, self.dim
+            self.base_logits = self.param("base_logits", nn.initializers.zeros_init(), (k,))
+            self.base_means = self.param("base_means", nn.initializers.normal(1.0), (k, d))
+            self.base_log_scales = self.param("base_log_scales", nn.initializers.zeros_init(), (k, d))
         chain = []
         for i in range(self.layers):
             chain += [bj.ActNorm()] if self.actnorm else []
@@ -197,7 +230,7 @@ def density_and_monitors(flow: nn.Module) -> Callable:
         (z, log_det), state = flow.apply(params, x, mutable=["intermediates"])
         dets = jax.tree.leaves(state.get("intermediates", {}))
         monitors = {"min_log_abs_det_w": jnp.min(jnp.stack(dets))} if dets else {}
-        return standard_normal_log_prob(z) + log_det, monitors
+        return flow.apply(params, z, method=type(flow).base_log_prob) + log_det, monitors
 
     return fn
 
@@ -267,12 +300,13 @@ def make_log_prob_fn(flow: nn.Module, deq: Dequantizer | None, num_bins: int | N
 
 
 def make_sample_fn(flow: nn.Module, shape: Sequence[int], num_bins: int | None) -> Callable:
-    """(params, key, n, temperature) -> [n, *shape]: z ~ N(0, T^2 I) through the inverse flow;
-    images are the levels floor(B y) / (B - 1) of y in (0, 1), vectors are returned as they are."""
+    """(params, key, n, temperature) -> [n, *shape]: z from the base at temperature T (N(0, T^2 I)
+    for a Gaussian base) through the inverse flow; images are the levels floor(B y) / (B - 1) of y
+    in (0, 1), vectors are returned as they are."""
     dims = math.prod(shape)
 
     def sample(params, key, n, temperature=1.0):
-        z = temperature * jax.random.normal(key, (n, dims))
+        z = flow.apply(params["flow"], key, n, temperature, dims, method=type(flow).base_sample)
         x, _ = flow.apply(params["flow"], z, True)
         if num_bins:
             x = jnp.clip(jnp.floor(x * num_bins), 0, num_bins - 1) / (num_bins - 1)
