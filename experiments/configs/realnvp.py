@@ -87,8 +87,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c = get_base_config()
     c.family = "flow"
     if arg in ("mnist", "mnist_variational"):
-        eight_bit_mnist(c, 4_000)
-        c.model = image_model("realnvp", dequantization="variational" if arg == "mnist_variational" else "uniform")
+        # sized to ~45 min of the 2-core dev CPU: 0.51 s per step (uniform), 0.90 s (variational)
+        eight_bit_mnist(c, 5_000 if arg == "mnist" else 2_800)
+        c.model = image_model("realnvp", features=32, blocks=1,
+                              dequantization="variational" if arg == "mnist_variational" else "uniform")
     elif arg == "digits":
         digits(c, 3_000, binarize=False)
         c.model = image_model("realnvp", levels=1, steps=4, features=32, blocks=1, final_dequantization_samples=64)
