@@ -1,5 +1,5 @@
-"""Seconds per training step of flow configs on a random batch of their data's shape (one
-compiling call, then the mean of --steps calls): what the MNIST configs are sized by.
+"""Seconds per training step of flow configs (what the MNIST configs are sized by), timed by the
+shared `step_timing.time_step` on random batches of their data's levels.
 
   python -m experiments.benchmarks.flow_step experiments/configs/glow.py:mnist \\
       experiments/configs/realnvp.py:mnist --config.model.features=64
@@ -8,17 +8,13 @@ Overrides after the configs (--config.KEY=VALUE) apply to each of them.
 """
 
 import argparse
-import time
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from experiments import overrides
-from jaxgen.data.pipeline import DataSpec
+from experiments.benchmarks.step_timing import time_step
+from jaxgen.data import DataSpec
 from jaxgen.data.sources import SHAPES
-from jaxgen.families import FAMILIES
-from jaxgen.train import state as state_lib
 
 
 def main(argv=None) -> None:
@@ -34,28 +30,16 @@ def main(argv=None) -> None:
         changes[key] = overrides.parse_value(value)
     for spec_name in args.configs:
         config = overrides.apply(overrides.load_config_file(spec_name), changes)
-        shape = SHAPES[config.data.name]
-        spec = DataSpec(shape, 10, 256 if config.data.name != "digits" else 17, 1000, 1000)
-        family = FAMILIES[config.family].build(config, spec)
-        b = config.data.batch_size
-        levels = np.random.default_rng(0).integers(0, spec.num_bins, (b, *shape))
-        batch = {"x": jnp.asarray(levels / (spec.num_bins - 1), jnp.float32), "index": jnp.arange(b),
-                 "label": jnp.zeros(b, jnp.int32)}
-        params = jax.jit(family.init_params)(jax.random.key(0), batch)
-        state = state_lib.create(params, family.step.init(params), jax.random.key(1), ema=False, ema_keys=None)
-        step = jax.jit(lambda s, x, f=family: f.step(s, x))
-        t0 = time.perf_counter()
-        state, metrics = step(state, batch)
-        jax.block_until_ready(metrics)
-        compile_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        for _ in range(args.steps):
-            state, metrics = step(state, batch)
-        jax.block_until_ready(metrics)
-        per_step = (time.perf_counter() - t0) / args.steps
-        count = sum(np.size(x) for x in jax.tree.leaves(params))
-        print(f"{spec_name} {changes or ''}: {count:,} parameters, compile + first step {compile_s:.1f} s, "
-              f"{per_step:.3f} s per step")
+        shape, bins, b = SHAPES[config.data.name], 17 if config.data.name == "digits" else 256, config.data.batch_size
+        rng = np.random.default_rng(0)
+
+        def make_batch(i, shape=shape, bins=bins, b=b, rng=rng):
+            return {"x": (rng.integers(0, bins, (b, *shape)) / (bins - 1)).astype(np.float32),
+                    "index": np.arange(i * b, (i + 1) * b, dtype=np.int32)}
+
+        row = time_step(config, DataSpec(shape, 10, bins, 60_000, 10_000), make_batch, args.steps)
+        print(f"{spec_name} {changes or ''}: compile {row['compile_s']:.1f} s, {1 / row['steps_per_s']:.3f} s per step "
+              f"({row['devices']} device(s), peak RSS {row['peak_rss_mib']:.0f} MiB)")
 
 
 if __name__ == "__main__":

@@ -87,8 +87,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c = get_base_config()
     c.family = "flow"
     if arg in ("mnist", "mnist_variational"):
-        # sized to ~45 min of the 2-core dev CPU: bare steps of 0.51 s (uniform) and 0.90 s
-        # (variational), about 0.7 s and 1.2 s inside the loop (Glow's ratio, 1.0 / 0.74)
+        # at most ~45 min of the 2-core dev CPU: 0.47 s (uniform) and 0.85 s (variational) per
+        # step (experiments/benchmarks/flow_step.py), with margin for the loop (Glow: 0.93 -> 1.0 s)
         eight_bit_mnist(c, 3_800 if arg == "mnist" else 2_200)
         c.model = image_model("realnvp", features=32, blocks=1,
                               dequantization="variational" if arg == "mnist_variational" else "uniform")
