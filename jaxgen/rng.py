@@ -42,6 +42,11 @@ def example_normal(key: Array, index: Array, shape: tuple[int, ...]) -> Array:
     return per_example_normal(example_keys(key, index), shape)
 
 
+def per_example_uniform(keys: Array, shape: tuple[int, ...] = ()) -> Array:
+    """U[0, 1) noise [B, *shape], one draw per example key."""
+    return jax.vmap(lambda k: jax.random.uniform(k, shape))(keys)
+
+
 def example_uniform(key: Array, index: Array, shape: tuple[int, ...] = ()) -> Array:
     """U[0, 1) noise [B, *shape], one draw per example key folded from `index` ([B])."""
-    return jax.vmap(lambda k: jax.random.uniform(k, shape))(example_keys(key, index))
+    return per_example_uniform(example_keys(key, index), shape)

@@ -250,7 +250,7 @@ def dequantized_log_weights(flow: nn.Module, deq: Dequantizer | None, num_bins: 
         k = levels_of(x, num_bins)
         draw = jax.vmap(lambda key: jax.random.fold_in(key, j))(keys)
         if deq is None:
-            u = jax.vmap(lambda key: jax.random.uniform(key, x.shape[1:]))(draw)
+            u = rng_lib.per_example_uniform(draw, x.shape[1:])
             log_q = jnp.zeros(x.shape[0], x.dtype)
         else:
             eps = rng_lib.per_example_normal(draw, x.shape[1:])
