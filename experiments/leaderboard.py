@@ -71,6 +71,7 @@ BOARDS = {
         _entry("Gated PixelCNN", "pixelcnn", "mnist_gated"),
         # 8-bit MNIST, the exact discrete likelihood of the 256 levels (a short run)
         _entry("PixelCNN++ output (8-bit, 1k steps)", "pixelcnn", "mnist_8bit", {"train.num_steps": 1_000}),
+        _entry("Glow (8-bit)", "glow", "mnist"),
         _entry("RBM (CD-1)", "rbm", "mnist"),
         _entry("RBM (PCD-1)", "rbm", "mnist_pcd"),
         _entry("DBN", "dbn", "mnist"),
