@@ -6,7 +6,7 @@ Variants (`realnvp.py:NAME`):
                      45-minute CPU target: <= 1.8 bits/dim).
   mnist_variational  the same with variational dequantisation (a conditional flow, Flow++).
   digits             the 8x8 digits' 17 grey levels (the digits leaderboard, beside the GMM / PPCA).
-  two_moons / checkerboard / ring8  RealNVP on 2-D toy data (exact log-density).
+  two_moons / checkerboard / ring8 / grid25  RealNVP on 2-D toy data (exact log-density).
   smoke / smoke_variational / smoke_2d  a few steps of tiny models, for tests.
 
 Run:
@@ -96,7 +96,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         digits(c, 3_000, binarize=False)
         c.model = image_model("realnvp", levels=1, steps=4, features=32, blocks=1, final_dequantization_samples=64)
     elif arg in TOY:
-        toy(c, arg)
+        toy(c, arg, 20_000 if arg == "grid25" else 10_000)
         c.model = vector_model("realnvp")
     elif arg in ("smoke", "smoke_variational"):
         smoke(c, image=True)
@@ -111,5 +111,5 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     return lock(c)
 
 
-TOY = ("two_moons", "checkerboard", "ring8")
+TOY = ("two_moons", "checkerboard", "ring8", "grid25")
 VARIANTS = ("mnist", "mnist_variational", "digits", *TOY, "smoke", "smoke_variational", "smoke_2d")

@@ -143,7 +143,8 @@ class VectorFlow(nn.Module):
     """x [B, D] <-> z [B, D]: `layers` MAF layers (the order reversed between them) or RealNVP
     couplings on alternating halves, an ActNorm before each with `actnorm`. The base is N(0, I),
     or with `base_components` = K > 0 a learned mixture of K diagonal Gaussians (MAF MoG,
-    Papamakarios et al. 2017); temperature T scales its standard deviations."""
+    Papamakarios et al. 2017; the flow family initialises it by EM on the first batch's codes);
+    temperature T scales its standard deviations."""
 
     architecture: str
     layers: int = 5

@@ -114,6 +114,25 @@ def test_dequantisation_bounds_and_importance_weighted_estimate_against_quadratu
     assert values[-1] < 0.5 * values[0], gaps
 
 
+def test_mixture_base_starts_from_em_on_the_first_batch():
+    """MAF MoG's data-dependent init: before any step, its density on ring8 (8 Gaussians of std
+    0.02) is within 0.1 nats of the closed-form density, held-out; a random-init base is far off."""
+    from experiments.configs import maf as maf_config
+    from jaxgen.data import toy
+    from jaxgen.data.pipeline import DataSpec
+    from jaxgen.families.flow import build_flow, make_flow
+
+    c = maf_config.get_config("ring8_mog")
+    family = build_flow(c, DataSpec((2,), 0, None, 512, 2_000))
+    x_train, x_test = toy.ring8(jax.random.key(0), 512), toy.ring8(jax.random.key(1), 2_000)
+    params = family.init_params(jax.random.key(2), {"x": x_train})
+    flow, _, _ = make_flow(c, DataSpec((2,), 0, None, 512, 2_000))
+    gap = float(jnp.mean(toy.log_density("ring8", x_test) - fl.density(flow)(params["flow"], x_test)))
+    assert abs(gap) < 0.1, gap
+    random_init = flow.init(jax.random.key(2), x_train)
+    assert float(jnp.mean(toy.log_density("ring8", x_test) - fl.density(flow)(random_init, x_test))) > 1.0
+
+
 def test_flow_configs_refuse_bad_values_before_anything_runs():
     c = realnvp_config.get_config("smoke")
     c.model.architecture = "maf"  # MAF is for vectors
