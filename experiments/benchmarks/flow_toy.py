@@ -60,7 +60,9 @@ def main(argv=None) -> None:
             raise ValueError(f"{workdir}: its test set differs from {runs[0]}'s (data config {run_config.data})")
         flow, _, _ = make_flow(run_config, workdirs.load_spec(workdir))
         log_p = jax.jit(fl.density(flow))
-        label = f"{run_config.model.architecture} ({run_config.model.layers} layers)"
+        m = run_config.model
+        base = f", mixture base K = {m.base_components}" if m.get("base_components", 0) else ""
+        label = f"{m.architecture.upper()} ({m.layers} layers{base})".replace("REALNVP", "RealNVP")
         count = int(sum(np.size(x) for x in jax.tree.leaves(params)))
         rows.append(_row(label, np.asarray(log_p(params["flow"], test)), count, true))
         densities[label] = lambda g, f=log_p, q=params: f(q["flow"], g)

@@ -88,7 +88,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.family = "flow"
     if arg in ("mnist", "mnist_variational"):
         # at most ~45 min of the 2-core dev CPU: 0.47 s (uniform) and 0.85 s (variational) per
-        # step (experiments/benchmarks/flow_step.py), with margin for the loop (Glow: 0.93 -> 1.0 s)
+        # step (experiments/benchmarks/image_step.py), with margin for the loop (Glow: 0.93 -> 1.0 s)
         eight_bit_mnist(c, 3_800 if arg == "mnist" else 2_200)
         c.model = image_model("realnvp", features=32, blocks=1,
                               dequantization="variational" if arg == "mnist_variational" else "uniform")

@@ -20,6 +20,7 @@ from jaxgen.families.bernoulli_mixture import build_bernoulli_mixture, validate_
 from jaxgen.families.classifier import build_classifier, validate_classifier
 from jaxgen.families.dbm import build_dbm, validate_dbm
 from jaxgen.families.dbn import build_dbn, validate_dbn
+from jaxgen.families.diffusion import build_diffusion, validate_diffusion
 from jaxgen.families.flow import build_flow, validate_flow
 from jaxgen.families.gan import build_gan, validate_gan
 from jaxgen.families.hvae import build_hvae, validate_hvae
@@ -38,6 +39,8 @@ FAMILIES: dict[str, FamilyEntry] = {
     "autoregressive": FamilyEntry("stepped", build_autoregressive, validate_autoregressive),
     # RealNVP, Glow, MAF (model.architecture; realnvp.py, glow.py, maf.py)
     "flow": FamilyEntry("stepped", build_flow, validate_flow),
+    # DDPM / DDIM / Heun sampling, classifier-free guidance (ddpm.py)
+    "diffusion": FamilyEntry("stepped", build_diffusion, validate_diffusion),
     "classifier": FamilyEntry("stepped", build_classifier, validate_classifier),  # feature nets of the metrics
     "rbm": FamilyEntry("stepped", build_rbm, validate_rbm),  # contrastive divergence; AIS log-likelihood
     "dbn": FamilyEntry("stepped", build_dbn, validate_dbn),  # greedy layer-wise CD, a phase per layer

@@ -128,6 +128,9 @@ def validate_flow(config, shape: tuple[int, ...] | None, errors: list[str]) -> N
     if not image and "base_components" in m and m.base_components < 0:
         errors.append(f"config.model.base_components={m.base_components}: 0 (a standard normal base) or a "
                       "number of mixture components")
+    elif not image and m.get("base_components", 0) > config.data.batch_size:
+        errors.append(f"config.model.base_components={m.base_components}: the mixture base starts from EM on the "
+                      f"first batch, which needs config.data.batch_size={config.data.batch_size} >= that many examples")
     for key in counts:
         if key in m and m[key] < 1:
             errors.append(f"config.model.{key}={m[key]}: must be >= 1")

@@ -108,6 +108,9 @@ def linear_alpha_bar(num_steps: int, beta_start: float = 1e-4, beta_end: float =
     """[T + 1] alpha_bar of Ho et al.'s betas, linear from beta_start to beta_end over T = 1000
     steps (rescaled by 1000 / T for other T, as in Nichol & Dhariwal's code)."""
     scale = 1000.0 / num_steps
+    if scale * beta_end >= 1.0:
+        raise ValueError(f"linear schedule with T={num_steps}: its last beta {beta_end} x 1000 / T = "
+                         f"{scale * beta_end:g} must be < 1 (use T > {int(1000 * beta_end)} or the cosine schedule)")
     betas = np.linspace(scale * beta_start, scale * beta_end, num_steps, dtype=np.float64)
     return np.concatenate([[1.0], np.cumprod(1.0 - betas)])
 

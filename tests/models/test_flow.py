@@ -143,6 +143,12 @@ def test_flow_configs_refuse_bad_values_before_anything_runs():
     c.data.binarize = True
     with pytest.raises(checks.ConfigError, match="binarize"):
         checks.check(c, num_devices=1)
+    from experiments.configs import maf as maf_config
+
+    c = maf_config.get_config("smoke")
+    c.data.batch_size = 1  # fewer than the base's 2 components: EM on the first batch cannot start
+    with pytest.raises(checks.ConfigError, match="base_components=2.*batch_size=1"):
+        checks.check(c, num_devices=1)
 
 
 @pytest.mark.parametrize("module,variant,figure", [("realnvp", "smoke_variational", "temperatures"),

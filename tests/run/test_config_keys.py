@@ -54,7 +54,8 @@ def stepped_family_reads(config) -> set[str]:
     with recording(config) as reads:
         checks.check(config, num_devices=1)
         family = FAMILIES[config.family].build(config, spec)
-        batch = {"x": jnp.zeros((2, *spec.shape)), "label": jnp.zeros(2, jnp.int32), "index": jnp.arange(2)}
+        n = 32  # as many as a mixture base initialised by EM on the batch has components (maf.py's grid25_mog: 25)
+        batch = {"x": jnp.zeros((n, *spec.shape)), "label": jnp.zeros(n, jnp.int32), "index": jnp.arange(n)}
         jax.eval_shape(family.init_params, jax.random.key(0), batch)
         if family.likelihood is not None:
             family.likelihood(True), family.likelihood(False)

@@ -1,7 +1,8 @@
-"""Seconds per training step of flow configs (what the MNIST configs are sized by), timed by the
-shared `step_timing.time_step` on random batches of their data's levels.
+"""Seconds per training step of image-model configs (flows, diffusion: what their MNIST configs are
+sized by), timed by the shared `step_timing.time_step` on random batches of their data's levels
+(with random labels, for class-conditional models).
 
-  python -m experiments.benchmarks.flow_step experiments/configs/glow.py:mnist \\
+  python -m experiments.benchmarks.image_step experiments/configs/glow.py:mnist \\
       experiments/configs/realnvp.py:mnist --config.model.features=64
 
 Overrides after the configs (--config.KEY=VALUE) apply to each of them.
@@ -35,6 +36,7 @@ def main(argv=None) -> None:
 
         def make_batch(i, shape=shape, bins=bins, b=b, rng=rng):
             return {"x": (rng.integers(0, bins, (b, *shape)) / (bins - 1)).astype(np.float32),
+                    "label": rng.integers(0, 10, (b,)).astype(np.int32),
                     "index": np.arange(i * b, (i + 1) * b, dtype=np.int32)}
 
         row = time_step(config, DataSpec(shape, 10, bins, 60_000, 10_000), make_batch, args.steps)
