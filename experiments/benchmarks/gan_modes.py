@@ -1,8 +1,10 @@
-"""Mode collapse table: every GAN loss on ring8 / grid25, several seeds.
+"""Mode collapse table: every GAN loss (and the diffusion model) on ring8 / grid25, several seeds.
 
   python -m experiments.benchmarks.gan_modes --datasets ring8,grid25 --seeds 0,1,2,3,4 --workdir runs/gan_modes
+  python -m experiments.benchmarks.gan_modes --losses diffusion --workdir runs/gan_modes
 
-Each (dataset, loss, seed) is one ordinary run of `gan.py:DATASET_LOSS` with
+Each (dataset, loss, seed) is one ordinary run of `gan.py:DATASET_LOSS` (loss 'diffusion':
+`ddpm.py:DATASET`, its mode coverage from the evaluation after training) with
 config.seed = seed (the data are the same; initialisation, batches and noise
 change). Writes gan_modes.jsonl (one line per run, appended as runs finish, so
 a rerun skips finished runs) and gan_modes.md (mean +- std over seeds of modes
@@ -19,7 +21,22 @@ import time
 import numpy as np
 
 from experiments import overrides
-from experiments.configs import gan
+from experiments.configs import ddpm, gan
+
+DIFFUSION = "diffusion"  # the row of ddpm.py:DATASET (its sampler by config: DDIM, 50 steps)
+
+
+def _config(data: str, loss: str, seed: int, extra: dict):
+    base = ddpm.get_config(data) if loss == DIFFUSION else gan.get_config(f"{data}_{loss}")
+    return overrides.apply(base, {"seed": seed, "train.progress": False, "checkpoint.every_steps": 0, **extra})
+
+
+def _modes(result: dict, workdir: str) -> dict:
+    """The mode statistics of a run: a GAN's final metrics, or the diffusion run's last 'evals' record."""
+    if "modes_covered" in result:
+        return result
+    with open(os.path.join(workdir, "metrics.jsonl")) as f:
+        return [r for r in map(json.loads, f) if r.get("split") == "evals"][-1]
 
 
 def table(rows: list[dict]) -> str:
@@ -40,7 +57,7 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="ring8,grid25")
-    parser.add_argument("--losses", default=",".join(gan.LOSSES))
+    parser.add_argument("--losses", default=",".join(gan.LOSSES), help=f"GAN losses and/or {DIFFUSION!r}")
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--workdir", default="runs/gan_modes")
     parser.add_argument("--set", action="append", default=[], help="extra override key=value for every run")
@@ -60,11 +77,11 @@ def main() -> None:
     for i, (data, loss, seed) in enumerate(runs):
         if (data, loss, seed) in done:
             continue
-        config = overrides.apply(gan.get_config(f"{data}_{loss}"), {"seed": seed, "train.progress": False,
-                                                                   "checkpoint.every_steps": 0, **extra})
+        config = _config(data, loss, seed, extra)
+        workdir = os.path.join(args.workdir, f"{data}_{loss}_seed{seed}")
         t0 = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
-            result = train_and_evaluate(config, os.path.join(args.workdir, f"{data}_{loss}_seed{seed}"))
+            result = _modes(train_and_evaluate(config, workdir), workdir)
         row = {"data": data, "loss": loss, "seed": seed, "seconds": time.perf_counter() - t0,
                **{k: result[k] for k in ("modes_covered", "high_quality_fraction", "mode_kl")}}
         rows.append(row)

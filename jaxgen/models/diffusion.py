@@ -192,9 +192,12 @@ def make_denoiser(model: Diffusion, params, labels: Array | None = None, guidanc
 
     def denoise(x, t):
         alpha, sigma = (_bcast(u, x) for u in model.schedule.alpha_sigma(t))
-        eps = eps_of(x, t, labels)
-        if guidance:
-            eps = (1.0 + guidance) * eps - guidance * eps_of(x, t, jnp.full_like(labels, model.num_classes))
+        if guidance:  # the conditional and unconditional passes as one batch
+            both = eps_of(jnp.concatenate([x, x]), jnp.concatenate([t, t]),
+                          jnp.concatenate([labels, jnp.full_like(labels, model.num_classes)]))
+            eps = (1.0 + guidance) * both[: x.shape[0]] - guidance * both[x.shape[0]:]
+        else:
+            eps = eps_of(x, t, labels)
         x0 = (x - sigma * eps) / alpha
         if model.clips:
             x0 = jnp.clip(x0, -1.0, 1.0)
