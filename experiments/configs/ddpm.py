@@ -16,7 +16,7 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import digits, get_base_config, lock, shrink_for_smoke
+from experiments.configs.base import digits, get_base_config, lock, mnist, shrink_for_smoke
 from experiments.configs.realnvp import toy
 
 
@@ -62,14 +62,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c = get_base_config()
     c.family = "diffusion"
     if arg in ("mnist", "fashion_mnist", "mnist_cond"):
-        c.data.name = "fashion_mnist" if arg == "fashion_mnist" else "mnist"
-        c.data.binarize = False
-        c.data.batch_size = 64
         # ~45 min of the 2-core dev CPU at 1.07 s per step (experiments/benchmarks/image_step.py)
-        c.train.num_steps = 2_400
+        mnist(c, 2_400, binarize=False)
+        c.data.name = "fashion_mnist" if arg == "fashion_mnist" else "mnist"
         c.train.ema_decay = 0.998
         c.optim.lr = 5e-4
-        c.optim.schedule = "cosine"
         c.optim.warmup_steps = 100
         c.optim.grad_clip_norm = 1.0
         c.eval.every_steps = 0

@@ -31,8 +31,6 @@ from jaxgen.train.steps import GradientStep
 DENOISERS = ("unet", "mlp")
 CONDITIONINGS = ("none", "label")
 GUIDANCE_FIGURE = (0.0, 1.0, 3.0)  # rows of figures/guidance.png
-UNET_KEYS = ("channels", "channel_mults", "num_res_blocks", "attention_resolutions", "heads", "dropout", "groups")
-MLP_KEYS = ("hidden", "blocks")
 
 
 def make_model(config, spec: DataSpec) -> dm.Diffusion:

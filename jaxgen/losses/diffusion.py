@@ -65,11 +65,11 @@ def denoising_loss(prediction: str, weighting: str, out: Array, x0: Array, eps: 
     return loss_weight(weighting, 2.0 * (jnp.log(alpha) - jnp.log(sigma))) * mse
 
 
-def learned_log_variance(v: Array, beta: Array, beta_tilde_log: Array) -> Array:
+def learned_log_variance(v: Array, log_beta: Array, log_beta_tilde: Array) -> Array:
     """Nichol & Dhariwal's interpolation log Sigma = u log beta + (1 - u) log beta_tilde, with the
-    network's raw output v in [-1, 1] mapped to u = (v + 1) / 2."""
+    network's output v in [-1, 1] mapped to u = (v + 1) / 2 (log_beta, log_beta_tilde broadcast to v)."""
     u = (v + 1.0) / 2.0
-    return u * jnp.log(beta) + (1.0 - u) * beta_tilde_log
+    return u * log_beta + (1.0 - u) * log_beta_tilde
 
 
 def vlb_term(post_mean: Array, post_log_var: Array, model_mean: Array, model_log_var: Array) -> Array:

@@ -130,8 +130,7 @@ def vlb_terms(model: Diffusion, pred: Array, v: Array | None, x0: Array, x_t: Ar
     if v is None:
         model_log_var = jnp.broadcast_to(b(log_tilde), x0.shape)
     else:
-        u = (v + 1.0) / 2.0
-        model_log_var = u * b(log_beta) + (1.0 - u) * b(log_tilde)
+        model_log_var = dl.learned_log_variance(v, b(log_beta), b(log_tilde))
     true_mean = b(c_x0) * x0 + b(c_xt) * x_t
     kl = dl.vlb_term(true_mean, jnp.broadcast_to(b(jnp.log(jnp.maximum(var, 1e-30))), x0.shape), model_mean,
                      model_log_var)
@@ -218,8 +217,7 @@ def sample(model: Diffusion, params, key: Array, shape: tuple[int, ...], sampler
                 i = jnp.round(t * model.schedule.num_steps).astype(jnp.int32)
                 _, v = model._split(model.net.apply(params, x, t, labels, train=False))
                 log_beta, log_tilde = model.log_variances(i)
-                u = (v + 1.0) / 2.0
-                return u * _bcast(log_beta, x) + (1.0 - u) * _bcast(log_tilde, x)
+                return dl.learned_log_variance(v, _bcast(log_beta, x), _bcast(log_tilde, x))
         else:
             variance = "beta_tilde"
         x = samplers.ddpm_sample(denoise, model.schedule, key, shape, variance)

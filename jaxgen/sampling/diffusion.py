@@ -26,10 +26,6 @@ def _full(x: Array, t) -> Array:
     return jnp.full((x.shape[0],), t, jnp.float32)
 
 
-def _bcast(v: Array, x: Array) -> Array:
-    return jnp.reshape(v, (-1,) + (1,) * (x.ndim - 1)) if jnp.ndim(v) else v
-
-
 def _need_discrete(schedule: Schedule, what: str) -> None:
     if not schedule.discrete:
         raise ValueError(f"{what} steps through a discrete schedule's T steps; schedule {schedule.kind!r} is "
