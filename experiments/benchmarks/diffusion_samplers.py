@@ -7,7 +7,7 @@ and the full DDPM chain.
       --samplers ddim:10,ddim:20,ddim:50,ddim:100,heun:18,ddpm --num 2000
 
 Every row draws --num samples in batches of --batch from the run's EMA parameters, timed after
-one batch that compiles the sampler. FID with fewer than 10,000 samples is biased upwards:
+the sampler is compiled ahead of time (compile time reported apart). FID with fewer than 10,000 samples is biased upwards:
 compare rows of one table, not with the leaderboard's 10,000-sample FIDs. Writes OUT/samplers.md,
 .json (appended row by row, so a rerun skips finished rows) and samplers.png (16 samples a row).
 """
@@ -15,10 +15,12 @@ compare rows of one table, not with the leaderboard's 10,000-sample FIDs. Writes
 import argparse
 import json
 import os
+import platform
 import time
 
 import jax
 import numpy as np
+from tqdm import tqdm
 
 from jaxgen import data as data_lib
 from jaxgen.data.pipeline import to_model_input
@@ -63,23 +65,31 @@ def main(argv=None) -> None:
     grids = {}
     for name, steps in plan:
         label = f"{name} {steps}" if name != "ddpm" else f"ddpm {model.schedule.num_steps}"
-        draw = jax.jit(lambda k, n=name, s=steps: dm.sample(model, params, k, (args.batch, *spec.shape), n, s))
-        key = jax.random.key(0)
-        first = np.asarray(draw(jax.random.fold_in(key, 0)))  # compiles; not timed, not in the samples
-        if any(r["sampler"] == label and r["num"] == args.num for r in rows):
-            grids[label] = first[:16]
+        grid_path = os.path.join(args.out, f"grid_{label.replace(' ', '_')}.npy")
+        if any(r["sampler"] == label and r["num"] == args.num for r in rows) and os.path.exists(grid_path):
+            grids[label] = np.load(grid_path)
             continue
+        key = jax.random.key(0)
         t0 = time.perf_counter()
-        batches = [np.asarray(draw(jax.random.fold_in(key, i))) for i in range(1, 1 + -(-args.num // args.batch))]
+        draw = jax.jit(lambda k, n=name, s=steps: dm.sample(model, params, k, (args.batch, *spec.shape), n, s))
+        draw = draw.lower(key).compile()  # ahead of time: no batch is drawn just to compile
+        compile_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        batches = []
+        for i in tqdm(range(-(-args.num // args.batch)), desc=label, unit="batch"):
+            batches.append(np.asarray(draw(jax.random.fold_in(key, i))))
         seconds = time.perf_counter() - t0
         samples = np.concatenate(batches)[:args.num]
         grids[label] = samples[:16]
+        np.save(grid_path, samples[:16])
         _, fake = embed(net, samples)
         calls = {"ddim": steps, "heun": 2 * steps - 1, "ddpm": model.schedule.num_steps}[name]
         row = {"sampler": label, "network_calls": calls, "num": args.num, "fid": metrics.fid(real, fake),
-               "seconds_per_1000": 1000 * seconds / (len(batches) * args.batch),
-               "feature_net": net.id, "reference": f"{len(real)} test images", "run": args.run}
-        rows.append(row)
+               "seconds_per_1000": 1000 * seconds / (len(batches) * args.batch), "compile_seconds": compile_seconds,
+               "feature_net": net.id, "reference": f"{len(real)} test images", "run": args.run,
+               "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+               "date": time.strftime("%Y-%m-%d")}
+        rows = [r for r in rows if r["sampler"] != label] + [row]
         with open(log, "w") as f:
             json.dump(rows, f, indent=2)
         print(json.dumps(row), flush=True)
