@@ -133,6 +133,17 @@ def mnist(c: ml_collections.ConfigDict, steps: int, binarize: bool) -> None:
     c.checkpoint.every_steps = 500
 
 
+def text(c: ml_collections.ConfigDict, name: str, block_size: int, tokenizer: str = "char",
+         vocab_size: int = 512) -> None:
+    """Text (jaxgen/data/text.py): windows of block_size + 1 tokens of `name` ('tiny_shakespeare',
+    or 'markov_text' whose toy_* keys count characters) as characters or a byte-level BPE of
+    vocab_size tokens trained on the training split."""
+    c.data.name = name
+    c.data.tokenizer = tokenizer
+    c.data.vocab_size = vocab_size
+    c.data.block_size = block_size
+
+
 def lock(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     config.lock()
     return config

@@ -22,10 +22,15 @@ class DataSpec:
     num_bins: int | None  # grey levels of quantised data (256, 17, 2), None if continuous
     num_train: int
     num_test: int
+    vocab_size: int = 0  # token ids 0..vocab_size-1 of text data ('x' is [block_size + 1] ids); 0 otherwise
+    token_chars: tuple[int, ...] = ()  # text: characters each id stands for (vocab_size + 1 entries, padding last)
 
 
 def to_model_input(x: np.ndarray, scale: float | None) -> np.ndarray:
-    """Stored values -> float32 model input (divided by `scale`, e.g. 255, when given)."""
+    """Stored values -> model input: float32 (divided by `scale`, e.g. 255, when given), or int32
+    token ids as they are (integers without a scale)."""
+    if scale is None and np.issubdtype(x.dtype, np.integer):
+        return x.astype(np.int32)
     x = x.astype(np.float32)
     return x / scale if scale else x
 

@@ -11,6 +11,11 @@ them uniformly dequantised, x = (k + u) / B with u ~ U[0, 1)^D drawn once with t
 `TEST_DEQUANTIZATION_SEED`, and log P(k) >= E_u log p(x) - D log B turns its log-density into a
 bound on the same discrete log-likelihood. The checksum is of the images before any
 dequantisation noise, so both kinds of result share a protocol.
+
+Text is measured per character whatever the tokenizer: the test set is the validation split's
+characters (checksum of its UTF-8 bytes), cut into windows of token ids that predict each of them
+once (jaxgen/data/text.py); a result counts characters, not windows, so models with different
+tokenizers or context lengths share a table.
 """
 
 import dataclasses
@@ -33,6 +38,8 @@ class TestSet:
     num_bins: int | None  # grey levels of the stored values (2 when binarised, None when continuous)
     checksum: str  # SHA-256 of the images' bytes (float32, before dequantisation noise), first 16 hex digits
     dequantized: bool = False  # x = (k + u) / num_bins, u ~ U[0, 1) drawn once (else k / (num_bins - 1))
+    unit: str = "example"  # what a log-likelihood is averaged over: 'example', or 'character' (text)
+    num_units: int = 0  # characters the windows predict (text)
 
     @property
     def num_examples(self) -> int:
@@ -40,8 +47,11 @@ class TestSet:
 
     def describe(self) -> dict:
         """The protocol fields a result records about its test set."""
-        return {"data": self.data, "test_examples": self.num_examples, "test_checksum": self.checksum,
-                "binarized": self.binarized, "num_bins": self.num_bins, "dequantized": self.dequantized}
+        out = {"data": self.data, "test_examples": self.num_examples, "test_checksum": self.checksum,
+               "binarized": self.binarized, "num_bins": self.num_bins, "dequantized": self.dequantized}
+        if self.unit != "example":
+            out.update(unit=self.unit, units=self.num_units)
+        return out
 
     def batches(self, batch_size: int):
         """The set in order, padded to full batches: {'x', 'index', 'mask' (0 on padding), 'label'?}."""
@@ -89,3 +99,14 @@ def test_set(split: dict[str, np.ndarray], scale: float | None, data: str, binar
         noisy = dequantize(split["x"], num_bins, np.random.default_rng(TEST_DEQUANTIZATION_SEED))
         x = noisy
     return TestSet(x[:n], label, data, binarize, 2 if binarize else num_bins, digest, dequantized)
+
+
+def text_test_set(split: dict[str, np.ndarray], token_chars: np.ndarray, checksum_: str, data: str,
+                  limit: int = 0) -> TestSet:
+    """The protocol's view of a text test split ({'x': int32 windows [M, block + 1]}): its first
+    `limit` windows (0: all), counted in the characters their targets stand for."""
+    n = len(split["x"]) if limit <= 0 else min(limit, len(split["x"]))
+    x = np.asarray(split["x"][:n])
+    chars = int(token_chars[x[:, 1:]].sum())
+    suffix = "" if n == len(split["x"]) else f":first{n}windows"
+    return TestSet(x, None, data, False, None, checksum_ + suffix, unit="character", num_units=chars)

@@ -70,12 +70,15 @@ class LikelihoodResult:
     extra: dict[str, float]  # other per-example values, averaged over the test set (e.g. the ELBO)
     model: dict[str, float]  # prepare's model-level reports (e.g. log_z, log_z_se)
     conditional: bool = False  # log p(x | label), never beside log p(x)
+    # what log_likelihood is per: 'example', or 'character' (text: nats per character, and
+    # bits_per_dim is then bits per character)
+    unit: str = "example"
 
     def protocol(self) -> dict[str, Any]:
         """What must agree for two results to be compared."""
         return {"data": self.test["data"], "test_checksum": self.test["test_checksum"],
-                "test_examples": self.test["test_examples"], "discrete": self.discrete,
-                "conditional": self.conditional}
+                "test_examples": self.test.get("units", self.test["test_examples"]), "discrete": self.discrete,
+                "conditional": self.conditional, "unit": self.unit}
 
     def comparable(self, other: "LikelihoodResult") -> bool:
         return self.protocol() == other.protocol()
@@ -97,11 +100,16 @@ def evaluate(likelihood: Likelihood, compiled_log_prob: Callable, params, test: 
     """Average `likelihood` over the protocol test set `test`, whose padded batches (with
     'mask') `batches` yields. `compiled_log_prob` is the jitted likelihood.log_prob (the
     caller compiles it once, e.g. over its devices). Sums run in float64 on the host; a
-    non-finite value of any real example is an error naming the example."""
+    non-finite value of any real example is an error naming the example.
+
+    On a test set counted in units (text: characters), log_prob also returns 'units' [B], the
+    characters each window predicts, and the result is per unit: sum of log_prob over sum of
+    units, its standard error by the ratio estimator's delta method."""
     stats, reported = (None, {}) if likelihood.prepare is None else likelihood.prepare(
         params, jax.random.fold_in(key, 0))
+    per_unit = test.unit != "example"
     sums: dict[str, float] = {}
-    sq = 0.0
+    moments = np.zeros(3)  # sums of l^2, u^2 and l u over examples
     count = 0
     for i, batch in enumerate(batches):
         mask = np.asarray(batch["mask"]) > 0
@@ -112,21 +120,36 @@ def evaluate(likelihood: Likelihood, compiled_log_prob: Callable, params, test: 
             index = np.asarray(batch["index"])[mask][bad]
             raise FloatingPointError(f"log-likelihood is not finite for test example(s) {index[:10].tolist()} "
                                      f"({likelihood.estimator}); nothing is averaged over them")
+        if per_unit and "units" not in values:
+            raise ValueError(f"test set counted in {test.unit}s: the log-likelihood ({likelihood.estimator}) must "
+                             "return 'units' per example")
         for name, v in values.items():
             sums[name] = sums.get(name, 0.0) + float(v.sum())
-        sq += float(np.sum(values["log_prob"] ** 2))
+        lp, units = values["log_prob"], values.get("units", np.ones_like(values["log_prob"]))
+        moments += [np.sum(lp**2), np.sum(units**2), np.sum(lp * units)]
         count += int(mask.sum())
     if count != test.num_examples:
         raise ValueError(f"{count} test examples were evaluated, the protocol's test set has {test.num_examples}")
-    mean = sums.pop("log_prob") / count
-    var = max(sq / count - mean**2, 0.0) * count / max(count - 1, 1)
+    total = sums.pop("log_prob")
+    if per_unit:
+        units = sums.pop("units")
+        if round(units) != test.num_units:
+            raise ValueError(f"the log-likelihood counted {units:.0f} {test.unit}s, the test set has {test.num_units}")
+        mean = total / units
+        # var of l_i - mean u_i around 0, over (mean units per example)^2
+        resid = moments[0] - 2 * mean * moments[2] + mean**2 * moments[1]
+        var = max(resid / count, 0.0) * count / max(count - 1, 1) / (units / count) ** 2
+        dims = 1
+    else:
+        mean = total / count
+        var = max(moments[0] / count - mean**2, 0.0) * count / max(count - 1, 1)
+        dims = math.prod(test.x.shape[1:])
     se = math.sqrt(var / count + (reported.get(likelihood.shared_se, 0.0) ** 2 if likelihood.shared_se else 0.0))
-    dims = math.prod(test.x.shape[1:])
     extra = {name: total / count for name, total in sums.items()}
     return LikelihoodResult(mean, se, -mean / (dims * math.log(2.0)), likelihood.kind, likelihood.estimator,
                             dict(likelihood.settings), test.describe(), likelihood.dequantization, likelihood.discrete,
                             extra,
-                            {k: float(v) for k, v in reported.items()}, likelihood.conditional)
+                            {k: float(v) for k, v in reported.items()}, likelihood.conditional, test.unit)
 
 
 def table(rows: list[tuple[str, LikelihoodResult]]) -> str:

@@ -24,6 +24,7 @@ from jaxgen.families.diffusion import build_diffusion, validate_diffusion
 from jaxgen.families.flow import build_flow, validate_flow
 from jaxgen.families.gan import build_gan, validate_gan
 from jaxgen.families.hvae import build_hvae, validate_hvae
+from jaxgen.families.language import build_language_model, validate_language_model
 from jaxgen.families.pix2pix import build_pix2pix, validate_pix2pix
 from jaxgen.families.rbm import build_rbm, validate_rbm
 from jaxgen.families.vae import build_vae, validate_vae
@@ -41,6 +42,8 @@ FAMILIES: dict[str, FamilyEntry] = {
     "flow": FamilyEntry("stepped", build_flow, validate_flow),
     # DDPM / DDIM / Heun sampling, classifier-free guidance (ddpm.py)
     "diffusion": FamilyEntry("stepped", build_diffusion, validate_diffusion),
+    # decoder-only transformer, LSTM, GRU over text (transformer_lm.py, lstm_lm.py)
+    "language_model": FamilyEntry("stepped", build_language_model, validate_language_model),
     "classifier": FamilyEntry("stepped", build_classifier, validate_classifier),  # feature nets of the metrics
     "rbm": FamilyEntry("stepped", build_rbm, validate_rbm),  # contrastive divergence; AIS log-likelihood
     "dbn": FamilyEntry("stepped", build_dbn, validate_dbn),  # greedy layer-wise CD, a phase per layer

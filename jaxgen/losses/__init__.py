@@ -20,6 +20,7 @@ from jaxgen.losses.likelihoods import (
     gaussian_log_prob,
     mvn_log_prob,
 )
+from jaxgen.losses.sequence import sequence_log_prob
 
 __all__ = [
     "adversarial",
@@ -38,4 +39,5 @@ __all__ = [
     "log_mean_exp",
     "mvn_log_prob",
     "schedules",
+    "sequence_log_prob",
 ]

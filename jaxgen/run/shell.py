@@ -54,6 +54,9 @@ def protocol_test_set(config, loaded, family, limit: int | None = None) -> proto
     one_call = FAMILIES[config.family].engine == "one_call"
     if limit is None:
         limit = 0 if one_call else config.eval.num_examples
+    if loaded.text is not None:
+        return protocol.text_test_set(loaded.test, loaded.text.vocab.token_chars, loaded.text.test_text_checksum,
+                                      config.data.name, limit)
     return protocol.test_set(loaded.test, loaded.scale, config.data.name, config.data.binarize, loaded.spec.num_bins,
                              limit, dequantized=one_call and family.dequantize)
 

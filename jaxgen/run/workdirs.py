@@ -46,4 +46,4 @@ def load_spec(workdir: str) -> DataSpec:
         raise FileNotFoundError(f"workdir {workdir!r} has no data_spec.json: not a finished jaxgen run")
     with open(path) as f:
         fields = json.load(f)
-    return DataSpec(**{**fields, "shape": tuple(fields["shape"])})
+    return DataSpec(**{**fields, "shape": tuple(fields["shape"]), "token_chars": tuple(fields.get("token_chars", ()))})

@@ -107,15 +107,26 @@ def _evaluate(cache: dict, family, par, params, batcher, test, config, key, fina
     return out
 
 
-def _write_samples(sample_fn, params, key, config, spec, writer, workdir, step, test_x) -> str | None:
+def _write_samples(sample_fn, params, key, config, loaded: data_lib.Loaded, writer, workdir, step) -> str | None:
+    """Samples of the step: an image grid, a scatter over the test points (2-D data), or decoded
+    text (token ids), to workdir/samples/ and TensorBoard."""
     if sample_fn is None:
         return None
     samples = np.asarray(sample_fn(params, key, config.eval.num_samples))
+    shape = loaded.spec.shape
+    if loaded.text is not None:
+        path = os.path.join(workdir, "samples", f"step_{step:07d}.txt")
+        texts = [loaded.text.vocab.decode(row) for row in samples]
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write("".join(f"--- sample {i}\n{t}\n" for i, t in enumerate(texts)))
+        writer.write_text(step, "samples", "\n\n".join(f"    {t}".replace("\n", "\n    ") for t in texts))
+        return path
     path = os.path.join(workdir, "samples", f"step_{step:07d}.png")
-    if len(spec.shape) == 3:
-        grid = images.save_image_grid(path, samples, upscale=images.grid_upscale(spec.shape[0]))
+    if len(shape) == 3:
+        grid = images.save_image_grid(path, samples, upscale=images.grid_upscale(shape[0]))
     else:
-        grid = images.save_scatter(path, samples, reference=test_x[:2000])
+        grid = images.save_scatter(path, samples, reference=loaded.test["x"][:2000])
     writer.write_image(step, "samples", grid)
     return path
 
@@ -140,7 +151,6 @@ def train(config, workdir: str, family, loaded: data_lib.Loaded, test, hooks: tu
 
     Returns the final evaluation metrics, also written to workdir/final_metrics.json.
     """
-    spec = loaded.spec
     step_batch = config.data.batch_size * family.batch_multiplier
     par = parallel.make(config.train.parallel, config.train.num_devices)
     batcher = data_lib.Batcher(loaded.train, loaded.test, step_batch, config.seed, loaded.scale,
@@ -210,8 +220,8 @@ def train(config, workdir: str, family, loaded: data_lib.Loaded, test, hooks: tu
                 results = _evaluate(compiled_evals, family, par, params_now, batcher, test, config,
                                     jax.random.fold_in(eval_key, done), False)
                 writer.write(done, "eval", results)
-                _write_samples(sample_fn, params_now, jax.random.fold_in(sample_key, done), config, spec, writer, workdir,
-                               done, loaded.test["x"])
+                _write_samples(sample_fn, params_now, jax.random.fold_in(sample_key, done), config, loaded, writer,
+                               workdir, done)
             for hook in due:
                 hook.run(writer, done, params_now, False)
     finally:
@@ -226,8 +236,8 @@ def train(config, workdir: str, family, loaded: data_lib.Loaded, test, hooks: tu
         with open(os.path.join(workdir, "likelihood.json"), "w") as f:
             json.dump(compiled_evals["likelihood_result"].to_json(), f, indent=2)
     writer.write(num_steps, "final", results)
-    sample_path = _write_samples(sample_fn, final_params, jax.random.fold_in(sample_key, num_steps), config, spec,
-                                 writer, workdir, num_steps, loaded.test["x"])
+    sample_path = _write_samples(sample_fn, final_params, jax.random.fold_in(sample_key, num_steps), config, loaded,
+                                 writer, workdir, num_steps)
     if family.artifacts is not None and is_main:
         for name, path in family.artifacts(final_params, rng_lib.stream(key, "artifacts"), loaded, workdir).items():
             print(f"{name}: {path}")

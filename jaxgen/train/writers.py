@@ -36,6 +36,12 @@ class MetricWriter:
             self._tb.add_image(tag, image, step, dataformats="HWC")
             self._tb.flush()
 
+    def write_text(self, step: int, tag: str, text: str) -> None:
+        """Markdown text (TensorBoard's text tab), e.g. decoded samples."""
+        if self.enabled:
+            self._tb.add_text(tag, text, step)
+            self._tb.flush()
+
     def close(self) -> None:
         if self._tb is not None:
             self._tb.close()

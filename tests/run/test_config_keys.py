@@ -42,6 +42,9 @@ def spec_without_data(config) -> DataSpec:
     name = config.data.name
     if name.startswith("tfds:"):
         return DataSpec((32, 32, 3), 10, 256, 1000, 1000)
+    if sources.source_kind(name) in ("text", "synthetic_text"):
+        vocab = config.data.vocab_size if config.data.tokenizer == "bpe" else 65
+        return DataSpec((config.data.block_size + 1,), 0, None, 1000, 100, vocab, (1,) * vocab + (0,))
     shape = sources.SHAPES[name]
     if len(shape) == 1:
         return DataSpec(shape, 0, None, config.data.toy_train_size, config.data.toy_test_size)
@@ -55,7 +58,7 @@ def stepped_family_reads(config) -> set[str]:
         checks.check(config, num_devices=1)
         family = FAMILIES[config.family].build(config, spec)
         n = 32  # as many as a mixture base initialised by EM on the batch has components (maf.py's grid25_mog: 25)
-        batch = {"x": jnp.zeros((n, *spec.shape)), "label": jnp.zeros(n, jnp.int32), "index": jnp.arange(n)}
+        batch = {"x": jnp.zeros((n, *spec.shape), jnp.int32 if spec.vocab_size else jnp.float32), "label": jnp.zeros(n, jnp.int32), "index": jnp.arange(n)}
         jax.eval_shape(family.init_params, jax.random.key(0), batch)
         if family.likelihood is not None:
             family.likelihood(True), family.likelihood(False)
