@@ -21,6 +21,7 @@ from jaxgen.families.classifier import build_classifier, validate_classifier
 from jaxgen.families.dbm import build_dbm, validate_dbm
 from jaxgen.families.dbn import build_dbn, validate_dbn
 from jaxgen.families.diffusion import build_diffusion, validate_diffusion
+from jaxgen.families.dynamical import build_dynamical, validate_dynamical
 from jaxgen.families.flow import build_flow, validate_flow
 from jaxgen.families.gan import build_gan, validate_gan
 from jaxgen.families.hvae import build_hvae, validate_hvae
@@ -44,6 +45,8 @@ FAMILIES: dict[str, FamilyEntry] = {
     "diffusion": FamilyEntry("stepped", build_diffusion, validate_diffusion),
     # decoder-only transformer, LSTM, GRU over text (transformer_lm.py, lstm_lm.py)
     "language_model": FamilyEntry("stepped", build_language_model, validate_language_model),
+    # RNN baseline, VRNN, Kalman VAE over videos (vrnn.py, kvae.py)
+    "dynamical_vae": FamilyEntry("stepped", build_dynamical, validate_dynamical),
     "classifier": FamilyEntry("stepped", build_classifier, validate_classifier),  # feature nets of the metrics
     "rbm": FamilyEntry("stepped", build_rbm, validate_rbm),  # contrastive divergence; AIS log-likelihood
     "dbn": FamilyEntry("stepped", build_dbn, validate_dbn),  # greedy layer-wise CD, a phase per layer

@@ -123,7 +123,10 @@ def _write_samples(sample_fn, params, key, config, loaded: data_lib.Loaded, writ
         writer.write_text(step, "samples", "\n\n".join(f"    {t}".replace("\n", "\n    ") for t in texts))
         return path
     path = os.path.join(workdir, "samples", f"step_{step:07d}.png")
-    if len(shape) == 3:
+    if len(shape) == 4:  # videos: a row of frames per sample
+        grid = images.save_image_grid(path, samples.reshape(-1, *shape[1:]), num_cols=shape[0],
+                                      upscale=images.grid_upscale(shape[1]))
+    elif len(shape) == 3:
         grid = images.save_image_grid(path, samples, upscale=images.grid_upscale(shape[0]))
     else:
         grid = images.save_scatter(path, samples, reference=loaded.test["x"][:2000])

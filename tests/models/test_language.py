@@ -20,7 +20,7 @@ from jaxgen.run import checks
 
 @pytest.mark.parametrize("module", ["transformer_lm", "lstm_lm"])
 def test_smoke_runs_report_nats_per_character_and_write_text(smoke_run, module):
-    workdir, metrics, _ = smoke_run(module, "smoke")
+    workdir, _, _ = smoke_run(module, "smoke")
     result = json.loads((workdir / "likelihood.json").read_text())
     assert result["unit"] == "character" and result["kind"] == "exact"
     assert result["test"]["units"] == 500  # every character of the validation text, once
