@@ -26,6 +26,7 @@ from jaxgen.families.flow import build_flow, validate_flow
 from jaxgen.families.gan import build_gan, validate_gan
 from jaxgen.families.hvae import build_hvae, validate_hvae
 from jaxgen.families.language import build_language_model, validate_language_model
+from jaxgen.families.masked_lm import build_masked_lm, validate_masked_lm
 from jaxgen.families.pix2pix import build_pix2pix, validate_pix2pix
 from jaxgen.families.rbm import build_rbm, validate_rbm
 from jaxgen.families.vae import build_vae, validate_vae
@@ -45,6 +46,7 @@ FAMILIES: dict[str, FamilyEntry] = {
     "diffusion": FamilyEntry("stepped", build_diffusion, validate_diffusion),
     # decoder-only transformer, LSTM, GRU over text (transformer_lm.py, lstm_lm.py)
     "language_model": FamilyEntry("stepped", build_language_model, validate_language_model),
+    "masked_lm": FamilyEntry("stepped", build_masked_lm, validate_masked_lm),  # BERT objective, PLL (masked_lm.py)
     # RNN baseline, VRNN, Kalman VAE over videos (vrnn.py, kvae.py)
     "dynamical_vae": FamilyEntry("stepped", build_dynamical, validate_dynamical),
     "classifier": FamilyEntry("stepped", build_classifier, validate_classifier),  # feature nets of the metrics

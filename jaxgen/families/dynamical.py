@@ -56,9 +56,11 @@ def build_dynamical(config, spec: DataSpec) -> Family:
 
     def log_prob_fn(k):
         def log_prob(params, batch, key, stats):
-            draws = [model.terms(params, batch["x"], noise(key, batch["index"], i)) for i in range(k)]
-            lp = log_mean_exp(jnp.stack([d["log_weight"] for d in draws]), 0)
-            elbo = jnp.stack([d["elbo"] for d in draws]).mean(0)
+            # draws in chunks of 10 under lax.map: one compiled model whatever k
+            draws = jax.lax.map(lambda i: model.terms(params, batch["x"], noise(key, batch["index"], i)),
+                                jnp.arange(k), batch_size=min(k, 10))
+            lp = log_mean_exp(draws["log_weight"], 0)
+            elbo = draws["elbo"].mean(0)
             return {"log_prob": lp, "log_likelihood_per_frame": lp / frames, "elbo": elbo}
 
         return log_prob
