@@ -102,11 +102,13 @@ def test_set(split: dict[str, np.ndarray], scale: float | None, data: str, binar
 
 
 def text_test_set(split: dict[str, np.ndarray], token_chars: np.ndarray, checksum_: str, data: str,
-                  limit: int = 0) -> TestSet:
-    """The protocol's view of a text test split ({'x': int32 windows [M, block + 1]}): its first
-    `limit` windows (0: all), counted in the characters their targets stand for."""
+                  limit: int = 0, target_start: int = 1) -> TestSet:
+    """The protocol's view of a text test split ({'x': int32 windows [M, block + 1], or packed
+    pairs whose targets begin at column target_start}): its first `limit` rows (0: all), counted
+    in the characters their targets stand for (special ids count 0)."""
     n = len(split["x"]) if limit <= 0 else min(limit, len(split["x"]))
     x = np.asarray(split["x"][:n])
-    chars = int(token_chars[x[:, 1:]].sum())
+    table = np.concatenate([token_chars, np.zeros(8, token_chars.dtype)])  # ids past the padding: specials
+    chars = int(table[x[:, target_start:]].sum())
     suffix = "" if n == len(split["x"]) else f":first{n}windows"
     return TestSet(x, None, data, False, None, checksum_ + suffix, unit="character", num_units=chars)

@@ -4,7 +4,8 @@ Images: 'mnist', 'fashion_mnist' (TFDS from idx files), 'digits'
 (scikit-learn's embedded 8x8 digits), 'tfds:NAME' (any prepared TFDS dataset
 with an 'image' feature, read through the data-source path). Toy 2-D:
 'ring8', 'grid25', 'two_moons', 'swiss_roll', 'checkerboard' (generated in JAX). Text:
-'tiny_shakespeare', 'markov_text' (windows of token ids, jaxgen/data/text.py). Video:
+'tiny_shakespeare', 'markov_text' (windows of token ids, jaxgen/data/text.py) and their
+restoration pairs 'tiny_shakespeare_restore', 'markov_restore' (jaxgen/data/seq2seq.py). Video:
 'bouncing_balls' (binary frames [16, 16, 16, 1], jaxgen/data/video.py).
 """
 
@@ -13,6 +14,7 @@ import dataclasses
 import jax
 import numpy as np
 
+from jaxgen.data import seq2seq as seq2seq_lib
 from jaxgen.data import text as text_lib
 from jaxgen.data import toy, video
 from jaxgen.data.pipeline import DataSpec
@@ -86,7 +88,8 @@ def _toy(name: str):
 
 def _text(name: str):
     def load(options: dict) -> Loaded:
-        train, test, info = text_lib.load_text(name, options)
+        loader = seq2seq_lib.load_pairs if name.endswith("_restore") else text_lib.load_text
+        train, test, info = loader(name, options)
         spec = DataSpec(tuple(train["x"].shape[1:]), 0, None, len(train["x"]), len(test["x"]), info.vocab.size,
                         tuple(int(c) for c in info.vocab.token_chars))
         return Loaded(train, test, spec, None, info)
@@ -108,6 +111,8 @@ DATASETS = {
     "digits": _digits,
     "tiny_shakespeare": _text("tiny_shakespeare"),
     "markov_text": _text("markov_text"),
+    "tiny_shakespeare_restore": _text("tiny_shakespeare_restore"),
+    "markov_restore": _text("markov_restore"),
     "bouncing_balls": _bouncing_balls,
     **{name: _toy(name) for name in toy.SAMPLERS},
 }
@@ -141,9 +146,9 @@ def source_kind(name: str) -> str:
         return "toy"
     if name == "bouncing_balls":
         return "video"
-    if name == "tiny_shakespeare":
+    if name in ("tiny_shakespeare", "tiny_shakespeare_restore"):
         return "text"
-    if name == "markov_text":
+    if name in ("markov_text", "markov_restore"):
         return "synthetic_text"
     return "embedded" if name == "digits" else "idx"
 

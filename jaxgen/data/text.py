@@ -53,6 +53,7 @@ class TextData:
     block_size: int
     test_text_checksum: str  # SHA-256 of the validation split's UTF-8 bytes, first 16 hex digits
     test_chars: int  # characters of the validation split, every one predicted once
+    target_start: int = 1  # column of 'x' where the predicted tokens begin (windows: 1; packed pairs: S + 1)
 
 
 @functools.cache
@@ -229,18 +230,23 @@ def markov_text(seed: int, num_chars: int, order: int = 2, alphabet: str = MARKO
     return "".join(np.array(list(alphabet))[out])
 
 
+def text_splits(name: str, options: dict) -> tuple[dict[str, str], str]:
+    """({'train': text, 'validation': text}, a directory for tokenizer caches) of `name`'s text:
+    'markov_text' generated from options' toy keys, else Tiny Shakespeare prepared once."""
+    if name.startswith("markov"):
+        seed = options["toy_seed"]
+        splits = {"train": markov_text(seed, options["toy_train_size"]),
+                  "validation": markov_text(seed + 1_000_003, options["toy_test_size"])}
+        return splits, os.path.join(options["tfds_dir"] or os.path.expanduser("~/tensorflow_datasets"), "markov_text")
+    return load_splits(options["dir"], options["tfds_dir"], options["download"])
+
+
 def load_text(name: str, options: dict) -> tuple[dict, dict, TextData]:
     """Training and test windows ({'x': int32 [N, block + 1]}) and the TextData of text dataset
     `name` under options' tokenizer, vocab_size and block_size."""
     if options["tokenizer"] not in TOKENIZERS:
         raise ValueError(f"config.data.tokenizer={options['tokenizer']!r}: expected one of {TOKENIZERS}")
-    if name == "markov_text":
-        seed = options["toy_seed"]
-        splits = {"train": markov_text(seed, options["toy_train_size"]),
-                  "validation": markov_text(seed + 1_000_003, options["toy_test_size"])}
-        prepared = os.path.join(options["tfds_dir"] or os.path.expanduser("~/tensorflow_datasets"), "markov_text")
-    else:
-        splits, prepared = load_splits(options["dir"], options["tfds_dir"], options["download"])
+    splits, prepared = text_splits(name, options)
     if options["tokenizer"] == "char":
         vocab = char_vocabulary(splits["train"])
     else:

@@ -29,6 +29,7 @@ from jaxgen.families.language import build_language_model, validate_language_mod
 from jaxgen.families.masked_lm import build_masked_lm, validate_masked_lm
 from jaxgen.families.pix2pix import build_pix2pix, validate_pix2pix
 from jaxgen.families.rbm import build_rbm, validate_rbm
+from jaxgen.families.seq2seq import build_seq2seq, validate_seq2seq
 from jaxgen.families.vae import build_vae, validate_vae
 
 FAMILIES: dict[str, FamilyEntry] = {
@@ -46,6 +47,7 @@ FAMILIES: dict[str, FamilyEntry] = {
     "diffusion": FamilyEntry("stepped", build_diffusion, validate_diffusion),
     # decoder-only transformer, LSTM, GRU over text (transformer_lm.py, lstm_lm.py)
     "language_model": FamilyEntry("stepped", build_language_model, validate_language_model),
+    "seq2seq": FamilyEntry("stepped", build_seq2seq, validate_seq2seq),  # encoder-decoder, restoration (seq2seq.py)
     "masked_lm": FamilyEntry("stepped", build_masked_lm, validate_masked_lm),  # BERT objective, PLL (masked_lm.py)
     # RNN baseline, VRNN, Kalman VAE over videos (vrnn.py, kvae.py)
     "dynamical_vae": FamilyEntry("stepped", build_dynamical, validate_dynamical),

@@ -56,7 +56,7 @@ def protocol_test_set(config, loaded, family, limit: int | None = None) -> proto
         limit = 0 if one_call else config.eval.num_examples
     if loaded.text is not None:
         return protocol.text_test_set(loaded.test, loaded.text.vocab.token_chars, loaded.text.test_text_checksum,
-                                      config.data.name, limit)
+                                      config.data.name, limit, loaded.text.target_start)
     return protocol.test_set(loaded.test, loaded.scale, config.data.name, config.data.binarize, loaded.spec.num_bins,
                              limit, dequantized=one_call and family.dequantize)
 
