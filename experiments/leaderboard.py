@@ -2,6 +2,7 @@
 
   python -m experiments.leaderboard --dataset digits --workdir runs/leaderboard_digits
   python -m experiments.leaderboard --dataset mnist --workdir runs/leaderboard_mnist --budget 600
+  python -m experiments.leaderboard --dataset tiny_shakespeare   # language models, nats per character
 
 Trains (or reuses the finished workdirs of) every entry below through the run shell, evaluates
 them under the likelihood protocol and against the in-repo feature net, and writes
@@ -96,6 +97,13 @@ BOARDS = {
         # ~80 min of 2-core CPU)
         _entry("GAN (least squares)", "gan", "mnist_lsgan", {"model.g_channels": (128, 64), "train.num_steps": 3_000}),
     ], _entry("feature net", "classifier", "mnist"), 10_000),
+    # text: nats per character of the validation split, whatever the tokenizer; no sample metrics
+    "tiny_shakespeare": ([
+        _entry("transformer (characters)", "transformer_lm", "shakespeare_char"),
+        _entry("transformer (BPE, 512 tokens)", "transformer_lm", "shakespeare_bpe"),
+        _entry("LSTM (characters)", "lstm_lm", "shakespeare_char"),
+        _entry("GRU (characters)", "lstm_lm", "gru_shakespeare"),
+    ], None, 0),
 }
 # The same layout on each family's smoke config (tests).
 BOARDS["smoke"] = ([
@@ -106,7 +114,7 @@ BOARDS["smoke"] = ([
     _entry("PixelCNN", "pixelcnn", "smoke"), _entry("Gated PixelCNN", "pixelcnn", "smoke_gated"),
     _entry("autoencoder", "ae", "smoke"), _entry("Glow", "glow", "smoke"),
 ], _entry("feature net", "classifier", "smoke"), 100)
-DATA = {"digits": "digits", "mnist": "mnist", "smoke": "digits"}
+DATA = {"digits": "digits", "mnist": "mnist", "smoke": "digits", "tiny_shakespeare": "tiny_shakespeare"}
 
 
 def main(argv=None) -> None:

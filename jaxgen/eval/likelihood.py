@@ -161,15 +161,17 @@ def table(rows: list[tuple[str, LikelihoodResult]]) -> str:
         if not result.comparable(first):
             raise ValueError(f"row {label!r} was measured under protocol {result.protocol()}, row {first_label!r} "
                              f"under {first.protocol()}: likelihoods from different protocols never share a table")
-    lines = ["| model | log-likelihood (nats) | bits/dim | kind | estimator | dequantisation |",
-             "|---|---|---|---|---|---|"]
+    per = "per character" if first.unit == "character" else ""
+    lines = [f"| model | log-likelihood (nats{' ' + per if per else ''}) | {'bits/char' if per else 'bits/dim'} | "
+             "kind | estimator | dequantisation |", "|---|---|---|---|---|---|"]
     for label, r in rows:
         settings = ", ".join(f"{k}={v}" for k, v in r.settings.items())
         lines.append(f"| {label} | {r.log_likelihood:.2f} ± {r.se:.2f} | {r.bits_per_dim:.4f} | {r.kind} | "
                      f"{r.estimator}{f' ({settings})' if settings else ''} | {r.dequantization} |")
     p = first.protocol()
     lines.append("")
-    lines.append(f"Protocol: {p['data']} test set, {p['test_examples']} examples, checksum {p['test_checksum']}, "
+    size = f"{p['test_examples']} characters" if per else f"{p['test_examples']} examples"
+    lines.append(f"Protocol: {p['data']} test set, {size}, checksum {p['test_checksum']}, "
                  f"{'discrete log-likelihood of the stored values' if p['discrete'] else 'continuous density'}"
                  f"{', conditional on the label: log p(x | y)' if p['conditional'] else ''}.")
     return "\n".join(lines) + "\n"

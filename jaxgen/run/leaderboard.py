@@ -158,6 +158,10 @@ def _likelihood_groups(records: list[dict]) -> list[tuple[str, list[tuple[str, L
     out = []
     for rows in groups.values():
         t = rows[0][1].test
+        if t.get("unit") == "character":
+            title = f"{t['data']}: test log-likelihood per character, {t['units']} characters"
+            out.append((title, sorted(rows, key=lambda row: -row[1].log_likelihood)))
+            continue
         kind = ("binarised (the protocol's fixed binarisation)" if t["binarized"] else
                 f"{t['num_bins']} grey levels" if t["num_bins"] and rows[0][1].discrete else "continuous values")
         title = f"{t['data']}, {kind}: test log-likelihood, {t['test_examples']} test examples"

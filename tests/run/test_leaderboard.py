@@ -84,6 +84,19 @@ def test_likelihood_tables_refuse_to_mix_protocols():
     assert "log p(x | y)" in likelihood.table([("a", result("c1", conditional=True))])
 
 
+def test_text_results_compare_per_character_whatever_the_tokenizer():
+    def result(windows, chars, unit="character"):
+        test = {"data": "tiny_shakespeare", "test_examples": windows, "test_checksum": "t", "binarized": False,
+                "num_bins": None, "dequantized": False, "unit": unit, "units": chars}
+        return likelihood.LikelihoodResult(-1.5, 0.01, 1.5 / np.log(2), "exact", "autoregressive", {}, test, "none",
+                                           True, {}, {}, False, unit)
+
+    table = likelihood.table([("char", result(872, 111540)), ("bpe", result(400, 111540))])  # other windows
+    assert "nats per character" in table and "bits/char" in table and "111540 characters" in table
+    with pytest.raises(ValueError, match="different protocols"):  # a prefix of the text is another test set
+        likelihood.table([("char", result(872, 111540)), ("short", result(100, 12800))])
+
+
 def test_evaluate_averages_in_float64_adds_the_shared_error_and_names_non_finite_examples():
     x = np.arange(10, dtype=np.float32).reshape(5, 2)
     test = protocol.TestSet(x, None, "toy", False, None, protocol.checksum(x))
