@@ -162,8 +162,9 @@ def table(rows: list[tuple[str, LikelihoodResult]]) -> str:
             raise ValueError(f"row {label!r} was measured under protocol {result.protocol()}, row {first_label!r} "
                              f"under {first.protocol()}: likelihoods from different protocols never share a table")
     per = "per character" if first.unit == "character" else ""
-    lines = [f"| model | log-likelihood (nats{' ' + per if per else ''}) | {'bits/char' if per else 'bits/dim'} | "
-             "kind | estimator | dequantisation |", "|---|---|---|---|---|---|"]
+    header = (f"| model | log-likelihood (nats{' ' + per if per else ''}) | {'bits/char' if per else 'bits/dim'} | "
+              "kind | estimator | dequantisation |")
+    lines = [header, "|---|---|---|---|---|---|"]
     for label, r in rows:
         settings = ", ".join(f"{k}={v}" for k, v in r.settings.items())
         lines.append(f"| {label} | {r.log_likelihood:.2f} ± {r.se:.2f} | {r.bits_per_dim:.4f} | {r.kind} | "
