@@ -111,3 +111,44 @@ def test_edm_sigmas_follow_karras_et_al():
     np.testing.assert_allclose([s[0], s[17]], [80.0, 0.002], rtol=1e-12)
     i = 5
     np.testing.assert_allclose(s[i], (80 ** (1 / 7) + i / 17 * (0.002 ** (1 / 7) - 80 ** (1 / 7))) ** 7)
+
+
+SHARDED = """
+import json
+import jax, jax.numpy as jnp, numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jaxgen.losses import schedules as sch
+from jaxgen.models import diffusion as dm
+from jaxgen.nn.denoisers import MLPDenoiser
+model = dm.Diffusion(MLPDenoiser(16, 1, 0, 1), sch.make_schedule("cosine", 50), "eps", "eps", False, 1e-3, 0, 0.0,
+                     image=False)
+params = model.net.init(jax.random.key(0), jnp.zeros((1, 2)), jnp.ones((1,)), None)
+mesh = Mesh(np.array(jax.devices()), ("data",))
+out = {}
+for name, steps in (("ddpm", 0), ("ddim", 10), ("heun", 5)):
+    draw = jax.jit(lambda k, n=name, s=steps: dm.sample(model, params, k, (64, 2), n, s, eta=1.0 if n == "ddim" else 0.0),
+                   out_shardings=NamedSharding(mesh, P("data")))
+    x = draw(jax.random.key(1))
+    out[name] = {"x": np.asarray(x).tolist(), "shards": len(x.sharding.device_set)}
+print(json.dumps(out))
+"""
+
+
+def test_samplers_shard_the_batch_over_devices_and_draw_the_same_samples():
+    """Every sampler's batch split over 4 (fake CPU) devices gives the samples of one device."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO, timeout
+
+    out = {}
+    for devices in (1, 4):
+        env = {"XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}", "JAX_PLATFORMS": "cpu",
+               "PATH": "/usr/bin:/bin"}
+        res = subprocess.run([sys.executable, "-c", SHARDED], cwd=REPO, env=env, capture_output=True, text=True,
+                             timeout=timeout(), check=True)
+        out[devices] = json.loads(res.stdout.strip().splitlines()[-1])
+    for name in ("ddpm", "ddim", "heun"):
+        assert out[4][name]["shards"] == 4
+        np.testing.assert_allclose(out[4][name]["x"], out[1][name]["x"], rtol=1e-4, atol=1e-5)
