@@ -3,10 +3,11 @@ variance-preserving schedule, trained by the denoising loss (eps / x0 / v predic
 weightings; learned variances by the hybrid objective), sampled by DDPM, DDIM or the Heun
 solver (config.model.sampler), guided without a classifier when class-conditional.
 
-The test log-likelihood (discrete schedules) is minus the variational bound: on grey levels the
-discretised Gaussian decoder makes it a bound on log P(levels) (no dequantisation); on 2-D data a
-Gaussian decoder makes it a bound on the density. The bound's T step terms are estimated from
-config.model.nll_terms steps per example (final: nll_terms_final), stated in the result.
+The test log-likelihood is minus the variational bound: on grey levels the discretised Gaussian
+decoder makes it a bound on log P(levels) (no dequantisation); on 2-D data a Gaussian decoder
+makes it a bound on the density. A discrete schedule's T step terms are estimated from
+config.model.nll_terms steps per example (final: nll_terms_final); a continuous schedule's
+time integral (Kingma et al. 2021) from as many stratified times; both stated in the result.
 Figures: figures/samplers.png (a row per sampler: DDPM, DDIM 10 and 50 steps, Heun 18 levels) and, class-conditional,
 figures/guidance.png (a row per guidance weight, a column per class).
 """
@@ -72,14 +73,17 @@ def build_diffusion(config, spec: DataSpec) -> Family:
         return jax.jit(lambda p, k, lab: draw(p, k, n, lab))(params, key, labels_for(n, labels))
 
     def likelihood(final: bool) -> Likelihood | None:
-        if not model.schedule.discrete:
-            return None  # the continuous-time bound (Kingma et al. 2021) is not implemented
         k = m.nll_terms_final if final else m.nll_terms
-        fn = dm.make_nll_fn(model, num_bins, k)
         how = (f"none (discretised Gaussian decoder over {num_bins} levels)" if num_bins
                else "none (continuous data, Gaussian decoder)")
-        return Likelihood("lower_bound", "variational bound", lambda p, b, key, s: fn(p, b, key),
-                          {"timesteps": model.schedule.num_steps, "terms_per_example": k}, dequantization=how,
+        if model.schedule.discrete:
+            fn = dm.make_nll_fn(model, num_bins, k)
+            estimator, settings = "variational bound", {"timesteps": model.schedule.num_steps, "terms_per_example": k}
+        else:  # Kingma et al. 2021's continuous-time bound, k stratified times per example
+            fn = dm.make_continuous_nll_fn(model, num_bins, k)
+            estimator = "continuous-time variational bound"
+            settings = {"log_snr": [model.schedule.log_snr_max, model.schedule.log_snr_min], "times_per_example": k}
+        return Likelihood("lower_bound", estimator, lambda p, b, key, s: fn(p, b, key), settings, dequantization=how,
                           discrete=num_bins is not None, conditional=bool(model.num_classes))
 
     def init(key, batch):
