@@ -10,9 +10,10 @@ log-likelihood (exact) or bound and samples:
   by a dynamics LSTM over the past codes; log p(a_{1:T}) is exact by the Kalman filter
   (jaxgen.losses.kalman), missing frames are imputed by the smoother.
 
-Every model has `log_weights(params, x, key)` -> [B]: log p(x, latents) - log q(latents | x) for
-one draw (the exact log p(x) for the RNN), so the ELBO is its mean and IWAE's bound log-mean-exp
-over draws; `bound_terms` splits the ELBO per frame with analytic KLs (VRNN).
+`DynamicalModel.terms(params, x, eps)` gives per sequence, for one draw of the latents' noise,
+the log-weight log p(x, latents) - log q(latents | x) (the exact log p(x) for the RNN), whose
+mean is the ELBO and whose log-mean-exp over draws is IWAE's bound, and the ELBO with analytic
+KLs where there are (VRNN).
 Sequences are unrolled in Python over T (16 frames here): simple to read, compiled once.
 """
 
