@@ -214,11 +214,12 @@ def markov_chain(seed: int, order: int = 2, alphabet: str = MARKOV_ALPHABET, con
     return probs, float(pi @ entropy)
 
 
-def markov_text(seed: int, num_chars: int, order: int = 2, alphabet: str = MARKOV_ALPHABET) -> str:
-    """`num_chars` characters of the chain (its first `order` drawn uniformly), seeded."""
+def markov_text(seed: int, num_chars: int, draw: int = 0, order: int = 2, alphabet: str = MARKOV_ALPHABET) -> str:
+    """`num_chars` characters of chain `seed` (its first context drawn uniformly); `draw` picks an
+    independent stretch of the same chain (the training and validation splits differ in it)."""
     probs, _ = markov_chain(seed, order, alphabet)
     a, states = len(alphabet), len(alphabet) ** order
-    rng = np.random.default_rng([seed, num_chars])
+    rng = np.random.default_rng([seed, draw, num_chars])
     cum = np.cumsum(probs, 1)
     u = rng.random(num_chars)
     out = np.empty(num_chars, np.int64)
@@ -235,8 +236,8 @@ def text_splits(name: str, options: dict) -> tuple[dict[str, str], str]:
     'markov_text' generated from options' toy keys, else Tiny Shakespeare prepared once."""
     if name.startswith("markov"):
         seed = options["toy_seed"]
-        splits = {"train": markov_text(seed, options["toy_train_size"]),
-                  "validation": markov_text(seed + 1_000_003, options["toy_test_size"])}
+        splits = {"train": markov_text(seed, options["toy_train_size"], draw=0),
+                  "validation": markov_text(seed, options["toy_test_size"], draw=1)}
         return splits, os.path.join(options["tfds_dir"] or os.path.expanduser("~/tensorflow_datasets"), "markov_text")
     return load_splits(options["dir"], options["tfds_dir"], options["download"])
 

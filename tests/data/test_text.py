@@ -67,15 +67,24 @@ def test_test_windows_predict_every_validation_character_once(tmp_path, tokenize
         np.testing.assert_array_equal(again.test["x"], test)
 
 
-def test_markov_entropy_rate_matches_the_chain_on_a_long_text():
-    probs, rate = text.markov_chain(3)
-    s = text.markov_text(3, 60_000)
+def _chain_nll(probs: np.ndarray, s: str) -> np.ndarray:
     a = len(text.MARKOV_ALPHABET)
     ids = np.array([text.MARKOV_ALPHABET.index(c) for c in s])
-    ctx = ids[:-2] * a + ids[1:-1]
-    nll = -np.log(probs[ctx, ids[2:]])
+    return -np.log(probs[ids[:-2] * a + ids[1:-1], ids[2:]])
+
+
+def test_markov_entropy_rate_matches_the_chain_on_both_splits():
+    probs, rate = text.markov_chain(3)
+    nll = _chain_nll(probs, text.markov_text(3, 60_000))
     assert abs(nll.mean() - rate) < 4 * nll.std() / math.sqrt(len(nll)) + 0.01
-    assert 0.5 < rate < math.log(a)  # peaked transitions: well below uniform
+    assert 0.5 < rate < math.log(len(text.MARKOV_ALPHABET))  # peaked transitions: well below uniform
+    # the loader's training and validation splits: independent stretches of the same chain
+    splits, _ = text.text_splits("markov_text", {"toy_seed": 3, "toy_train_size": 30_000, "toy_test_size": 30_000,
+                                                 "tfds_dir": ""})
+    assert splits["train"] != splits["validation"]
+    for split in splits.values():
+        nll = _chain_nll(probs, split)
+        assert abs(nll.mean() - rate) < 4 * nll.std() / math.sqrt(len(nll)) + 0.01
 
 
 def test_likelihood_per_character_is_total_nats_over_total_characters():
