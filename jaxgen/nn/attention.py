@@ -2,7 +2,7 @@
 encoder-decoder and the masked language models.
 
 Decoding keeps a fixed-size key / value cache per self-attention layer: {'k', 'v'} of shape
-[B, max_len, heads, head_dim]. A call with `cache` writes this call's keys and values at
+[B, heads, max_len, head_dim]. A call with `cache` writes this call's keys and values at
 `positions` (the absolute positions of its tokens, [T], the same for the whole batch) with
 `lax.dynamic_update_slice` and attends over the whole buffer under the mask key <= query, so a
 compiled decoder runs every step at one shape. Rotary position embeddings (Su et al. 2021)
@@ -37,7 +37,7 @@ def padding_mask(valid: jax.Array) -> jax.Array:
 
 
 def init_cache(batch: int, max_len: int, heads: int, head_dim: int, dtype=jnp.float32) -> dict:
-    zeros = jnp.zeros((batch, max_len, heads, head_dim), dtype)
+    zeros = jnp.zeros((batch, heads, max_len, head_dim), dtype)
     return {"k": zeros, "v": zeros}
 
 
@@ -64,17 +64,20 @@ class MultiHeadAttention(nn.Module):
             positions = jnp.arange(x.shape[1])
         if self.rotary and context is None:
             q, k = rotary(q, positions), rotary(k, positions)
+        # heads before positions ([B, H, S, hd]): the layout of the cache, so that attending over
+        # it never transposes the whole buffer (a copy of every cached key per step otherwise)
+        k, v = k.transpose(0, 2, 1, 3), v.transpose(0, 2, 1, 3)
         if cache is not None:
             start = positions[0]
-            k = jax.lax.dynamic_update_slice(cache["k"], k.astype(cache["k"].dtype), (0, start, 0, 0))
-            v = jax.lax.dynamic_update_slice(cache["v"], v.astype(cache["v"].dtype), (0, start, 0, 0))
+            k = jax.lax.dynamic_update_slice(cache["k"], k.astype(cache["k"].dtype), (0, 0, start, 0))
+            v = jax.lax.dynamic_update_slice(cache["v"], v.astype(cache["v"].dtype), (0, 0, start, 0))
             cache = {"k": k, "v": v}
-        logits = jnp.einsum("bqhd,bkhd->bhqk", q, k) / jnp.sqrt(head_dim).astype(q.dtype)
+        logits = jnp.einsum("bqhd,bhkd->bhqk", q, k) / jnp.sqrt(head_dim).astype(q.dtype)
         if mask is not None:
             logits = jnp.where(mask, logits, NEG_INF)
         weights = jax.nn.softmax(logits.astype(jnp.float32), -1).astype(q.dtype)
         weights = nn.Dropout(self.dropout)(weights, deterministic=not train)
-        out = jnp.einsum("bhqk,bkhd->bqhd", weights, v)
+        out = jnp.einsum("bhqk,bhkd->bqhd", weights, v)
         return nn.DenseGeneral(dim, axis=(-2, -1), name="out")(out), cache
 
 
