@@ -144,6 +144,16 @@ def text(c: ml_collections.ConfigDict, name: str, block_size: int, tokenizer: st
     c.data.block_size = block_size
 
 
+def text_smoke(c: ml_collections.ConfigDict, name: str, block_size: int, train_chars: int = 2_000) -> None:
+    """The text smoke runs: shrink_for_smoke on the generated text `name` ('markov_text' or
+    'markov_restore': no data folder needed), characters, train_chars training and 500 test
+    characters, the whole test split evaluated."""
+    shrink_for_smoke(c, name, 16)
+    text(c, name, block_size)
+    c.data.toy_train_size, c.data.toy_test_size = train_chars, 500
+    c.eval.num_examples = 0
+
+
 def lock(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     config.lock()
     return config

@@ -11,8 +11,8 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import get_base_config, lock, shrink_for_smoke
-from experiments.configs.vrnn import videos
+from experiments.configs.base import get_base_config, lock
+from experiments.configs.vrnn import video_smoke, videos
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -23,10 +23,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     if arg == "bouncing_balls":
         videos(c, 4_000)
     elif small:
-        shrink_for_smoke(c, "bouncing_balls", 8)
-        c.data.toy_train_size, c.data.toy_test_size = 64, 16
-        c.eval.num_examples = 16
-        c.eval.num_samples = 2
+        video_smoke(c)
     else:
         raise ValueError(f"unknown kvae config variant {arg!r}; expected {VARIANTS}")
     c.model = ml_collections.ConfigDict({

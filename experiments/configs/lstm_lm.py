@@ -13,7 +13,7 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import get_base_config, lock, shrink_for_smoke, text
+from experiments.configs.base import get_base_config, lock, text, text_smoke
 from experiments.configs.transformer_lm import language_model, text_run
 
 
@@ -26,10 +26,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         text_run(c, 5_000, 32, 2e-3)  # ~45 min of the 2-core dev CPU (LSTM: 1.85 steps/s alone)
         c.model = language_model("gru" if arg == "gru_shakespeare" else "lstm", hidden=384, layers=2)
     elif arg == "smoke":
-        shrink_for_smoke(c, "markov_text", 16)
-        text(c, "markov_text", 16)
-        c.data.toy_train_size, c.data.toy_test_size = 2_000, 500
-        c.eval.num_examples = 0
+        text_smoke(c, "markov_text", 16)
         c.eval.num_samples = 2
         c.model = language_model("lstm", hidden=16, layers=1, dropout=0.0, sample_length=16, prompt_length=4,
                                  num_prompts=2)

@@ -12,7 +12,7 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import get_base_config, lock, shrink_for_smoke, text
+from experiments.configs.base import get_base_config, lock, text, text_smoke
 from experiments.configs.transformer_lm import text_run
 
 
@@ -34,10 +34,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         c.eval.num_examples = 100  # the pseudo-log-likelihood costs 128 passes per window
         c.model = encoder()
     elif arg == "smoke":
-        shrink_for_smoke(c, "markov_text", 16)
-        text(c, "markov_text", 16)
-        c.data.toy_train_size, c.data.toy_test_size = 2_000, 500
-        c.eval.num_examples = 0
+        text_smoke(c, "markov_text", 16)
         c.model = encoder(width=16, depth=1, heads=2, dropout=0.0)
     else:
         raise ValueError(f"unknown masked_lm config variant {arg!r}; expected {VARIANTS}")

@@ -14,7 +14,7 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import get_base_config, lock, shrink_for_smoke, text
+from experiments.configs.base import get_base_config, lock, text, text_smoke
 from experiments.configs.transformer_lm import text_run
 
 
@@ -36,10 +36,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         c.eval.num_examples = 500
         c.model = encoder_decoder()
     elif arg == "smoke":
-        shrink_for_smoke(c, "markov_restore", 16)
-        text(c, "markov_restore", 32)
-        c.data.toy_train_size, c.data.toy_test_size = 3_000, 500
-        c.eval.num_examples = 0
+        text_smoke(c, "markov_restore", 32, train_chars=3_000)
         c.model = encoder_decoder(width=16, depth=1, heads=2, dropout=0.0, beam=2, num_examples_shown=2)
     else:
         raise ValueError(f"unknown seq2seq config variant {arg!r}; expected {VARIANTS}")

@@ -14,7 +14,7 @@ Run:
 
 import ml_collections
 
-from experiments.configs.base import get_base_config, lock, shrink_for_smoke, text
+from experiments.configs.base import get_base_config, lock, text, text_smoke
 
 
 def language_model(arch: str, **overrides) -> ml_collections.ConfigDict:
@@ -72,10 +72,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
         c.model = language_model("transformer", width=64, depth=2, heads=2, dropout=0.0, sample_length=64,
                                  prompt_length=16)
     elif arg == "smoke":
-        shrink_for_smoke(c, "markov_text", 16)
-        text(c, "markov_text", 16)
-        c.data.toy_train_size, c.data.toy_test_size = 2_000, 500
-        c.eval.num_examples = 0
+        text_smoke(c, "markov_text", 16)
         c.eval.num_samples = 2
         c.model = language_model("transformer", width=16, depth=1, heads=2, dropout=0.0, sample_length=16,
                                  prompt_length=4, num_prompts=2)

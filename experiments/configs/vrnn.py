@@ -33,6 +33,14 @@ def videos(c: ml_collections.ConfigDict, steps: int) -> None:
     c.checkpoint.every_steps = 1_000
 
 
+def video_smoke(c: ml_collections.ConfigDict) -> None:
+    """The video smoke runs: 4 steps on 64 training and 16 test videos."""
+    shrink_for_smoke(c, "bouncing_balls", 8)
+    c.data.toy_train_size, c.data.toy_test_size = 64, 16
+    c.eval.num_examples = 16
+    c.eval.num_samples = 2
+
+
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     arg = arg or "bouncing_balls"
     c = get_base_config()
@@ -40,10 +48,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     if arg in ("bouncing_balls", "rnn"):
         videos(c, 4_000)
     elif arg in ("smoke", "smoke_rnn"):
-        shrink_for_smoke(c, "bouncing_balls", 8)
-        c.data.toy_train_size, c.data.toy_test_size = 64, 16
-        c.eval.num_examples = 16
-        c.eval.num_samples = 2
+        video_smoke(c)
     else:
         raise ValueError(f"unknown vrnn config variant {arg!r}; expected {VARIANTS}")
     small = arg.startswith("smoke")
