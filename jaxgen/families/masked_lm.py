@@ -6,11 +6,9 @@ cross-entropy. No sampler (a masked LM is not a generative model of whole sequen
 import jax
 import numpy as np
 
-from jaxgen import rng as rng_lib
 from jaxgen.data.pipeline import DataSpec
 from jaxgen.families.base import Family
 from jaxgen.families.language import TEXT_DATA
-from jaxgen.losses.sequence import sequence_log_prob
 from jaxgen.models import masked_lm as mlm
 from jaxgen.nn.transformer import POSITIONS, TransformerEncoder
 from jaxgen.train.optim import make_optimizer
@@ -32,13 +30,10 @@ def build_masked_lm(config, spec: DataSpec) -> Family:
 
     def diagnostics(params, batch, key):
         x = batch["x"]
-        keys = jax.vmap(lambda k: rng_lib.stream(k, "mask"))(rng_lib.example_keys(key, batch["index"]))
-        corrupted, chosen = jax.vmap(model.corrupt)(keys, x)
-        logits, _ = model.net.apply(params, corrupted, x < model.vocab_size)
-        masked_nats = -sequence_log_prob(logits[..., :model.vocab_size], x, chosen)
+        masked_nats, masked_tokens = mlm.masked_nats(model, params, batch, key)
         return {"pll": mlm.pseudo_log_likelihood(model, params, x, config.model.pll_chunk),
                 "chars": chars[x[:, 1:]].sum(-1).astype(jax.numpy.float32),
-                "masked_nats": masked_nats, "masked_tokens": chosen.sum(-1)}
+                "masked_nats": masked_nats, "masked_tokens": masked_tokens}
 
     def summarize(avg):
         return {"pll_per_char": avg["pll"] / avg["chars"], "masked_token_nats": avg["masked_nats"] / avg["masked_tokens"]}

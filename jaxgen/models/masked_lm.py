@@ -45,17 +45,25 @@ class MaskedLM:
         return out, chosen.astype(jnp.float32)
 
 
+def masked_nats(model: MaskedLM, params, batch: dict, key: jax.Array, train: bool = False
+                ) -> tuple[jax.Array, jax.Array]:
+    """([B] nats of the original tokens at the chosen positions, [B] chosen positions) of the
+    batch's windows corrupted by BERT's rule, each example's draw keyed by its index."""
+    x = batch["x"]
+    keys = jax.vmap(lambda k: rng_lib.stream(k, "mask"))(rng_lib.example_keys(key, batch["index"]))
+    corrupted, chosen = jax.vmap(model.corrupt)(keys, x)
+    rngs = {"dropout": rng_lib.stream(key, "dropout")} if train else None
+    logits, _ = model.net.apply(params, corrupted, x < model.vocab_size, train=train, rngs=rngs)
+    return -sequence_log_prob(logits[..., :model.vocab_size], x, chosen), chosen.sum(-1)
+
+
 def make_loss_fn(model: MaskedLM) -> Callable:
     """(params, batch, key) -> (mean nats per chosen token, metrics)."""
 
     def loss_fn(params, batch, key):
-        x = batch["x"]
-        keys = jax.vmap(lambda k: rng_lib.stream(k, "mask"))(rng_lib.example_keys(key, batch["index"]))
-        corrupted, chosen = jax.vmap(model.corrupt)(keys, x)
-        logits, _ = model.net.apply(params, corrupted, x < model.vocab_size, train=True,
-                                    rngs={"dropout": rng_lib.stream(key, "dropout")})
-        nats = -sequence_log_prob(logits[..., :model.vocab_size], x, chosen).sum() / chosen.sum()
-        return nats, {"loss": nats, "masked_token_nats": nats}
+        nats, chosen = masked_nats(model, params, batch, key, train=True)
+        loss = nats.sum() / chosen.sum()
+        return loss, {"loss": loss, "masked_token_nats": loss}
 
     return loss_fn
 
