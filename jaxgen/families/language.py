@@ -65,7 +65,7 @@ def build_language_model(config, spec: DataSpec) -> Family:
 
     def likelihood(final: bool) -> Likelihood:
         del final  # exact
-        return Likelihood("exact", "autoregressive", lambda p, b, key, stats: log_prob(p, b, key, stats), settings,
+        return Likelihood("exact", "autoregressive", log_prob, settings,
                           dequantization="none (discrete tokens)")
 
     def init(key, batch):
@@ -96,6 +96,20 @@ def build_language_model(config, spec: DataSpec) -> Family:
     return Family(init_params=init, step=step, sample=sample, likelihood=likelihood, artifacts=artifacts)
 
 
+def check_transformer(m, errors: list[str]) -> None:
+    """The checks every transformer's model section shares (language, masked and encoder-decoder
+    models): positions, widths and heads."""
+    if m.positions not in POSITIONS:
+        errors.append(f"config.model.positions={m.positions!r}: expected one of {POSITIONS}")
+    for key in ("width", "depth", "heads", "mlp_ratio"):
+        if m[key] <= 0:
+            errors.append(f"config.model.{key}={m[key]}: must be positive")
+    if m.heads > 0 and m.width % m.heads:
+        errors.append(f"config.model.width={m.width}: not divisible by config.model.heads={m.heads}")
+    elif m.heads > 0 and m.positions == "rotary" and (m.width // m.heads) % 2:
+        errors.append(f"config.model.width={m.width} / heads={m.heads}: rotary positions need an even head width")
+
+
 def validate_language_model(config, shape: tuple[int, ...] | None, errors: list[str]) -> None:
     m, d = config.model, config.data
     if d.name not in TEXT_DATA:
@@ -116,13 +130,9 @@ def validate_language_model(config, shape: tuple[int, ...] | None, errors: list[
                       "with experiments/configs/transformer_lm.py's language_model(arch))")
         return
     if m.arch == "transformer":
-        if m.positions not in POSITIONS:
-            errors.append(f"config.model.positions={m.positions!r}: expected one of {POSITIONS}")
-        if m.width % m.heads:
-            errors.append(f"config.model.width={m.width}: not divisible by config.model.heads={m.heads}")
-        elif m.positions == "rotary" and (m.width // m.heads) % 2:
-            errors.append(f"config.model.width={m.width} / heads={m.heads}: rotary positions need an even head width")
-    for key in (*needs[:3], "sample_length", "prompt_length", "num_prompts"):
+        check_transformer(m, errors)
+    rnn_sizes = () if m.arch == "transformer" else NET_KEYS["rnn"]
+    for key in (*rnn_sizes, "sample_length", "prompt_length", "num_prompts"):
         if m[key] <= 0:
             errors.append(f"config.model.{key}={m[key]}: must be positive")
     if d.get("block_size", 0) >= 2 and not 2 <= m.sample_length <= d.block_size:

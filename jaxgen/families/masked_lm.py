@@ -8,9 +8,9 @@ import numpy as np
 
 from jaxgen.data.pipeline import DataSpec
 from jaxgen.families.base import Family
-from jaxgen.families.language import TEXT_DATA
+from jaxgen.families.language import TEXT_DATA, check_transformer
 from jaxgen.models import masked_lm as mlm
-from jaxgen.nn.transformer import POSITIONS, TransformerEncoder
+from jaxgen.nn.transformer import TransformerEncoder
 from jaxgen.train.optim import make_optimizer
 from jaxgen.train.steps import GradientStep
 
@@ -48,12 +48,8 @@ def validate_masked_lm(config, shape: tuple[int, ...] | None, errors: list[str])
     m, d = config.model, config.data
     if d.name not in TEXT_DATA:
         errors.append(f"config.data.name={d.name!r}: a masked language model reads text {TEXT_DATA}")
-    if m.positions not in POSITIONS:
-        errors.append(f"config.model.positions={m.positions!r}: expected one of {POSITIONS}")
-    if m.width % m.heads:
-        errors.append(f"config.model.width={m.width}: not divisible by config.model.heads={m.heads}")
+    check_transformer(m, errors)
     if not 0 < m.mask_rate < 1:
         errors.append(f"config.model.mask_rate={m.mask_rate}: must be in (0, 1)")
-    for key in ("width", "depth", "heads", "mlp_ratio", "pll_chunk"):
-        if m[key] <= 0:
-            errors.append(f"config.model.{key}={m[key]}: must be positive")
+    if m.pll_chunk <= 0:
+        errors.append(f"config.model.pll_chunk={m.pll_chunk}: must be positive")

@@ -11,8 +11,9 @@ import numpy as np
 from jaxgen.data.pipeline import DataSpec
 from jaxgen.eval.likelihood import Likelihood
 from jaxgen.families.base import Family
+from jaxgen.families.language import check_transformer
 from jaxgen.models import seq2seq as s2s
-from jaxgen.nn.transformer import POSITIONS, EncoderDecoder
+from jaxgen.nn.transformer import EncoderDecoder
 from jaxgen.train.optim import make_optimizer
 from jaxgen.train.steps import GradientStep
 
@@ -63,7 +64,7 @@ def build_seq2seq(config, spec: DataSpec) -> Family:
             f.write("\n".join(lines) + "\n")
         return {"restoration": path}
 
-    return Family(init_params=lambda key, batch: s2s.init(model.net, model, key, batch["x"][:1]), step=step,
+    return Family(init_params=lambda key, batch: model.init(key, batch["x"][:1]), step=step,
                   likelihood=likelihood, diagnostics=diagnostics, summarize=summarize, artifacts=artifacts)
 
 
@@ -73,10 +74,7 @@ def validate_seq2seq(config, shape: tuple[int, ...] | None, errors: list[str]) -
         errors.append(f"config.data.name={d.name!r}: the sequence-to-sequence task reads {TASK_DATA}")
     if d.get("tokenizer") != "char":
         errors.append(f"config.data.tokenizer={d.get('tokenizer')!r}: the restoration task reads characters ('char')")
-    if m.positions not in POSITIONS:
-        errors.append(f"config.model.positions={m.positions!r}: expected one of {POSITIONS}")
-    if m.width % m.heads:
-        errors.append(f"config.model.width={m.width}: not divisible by config.model.heads={m.heads}")
-    for key in ("width", "depth", "heads", "mlp_ratio", "beam", "num_examples_shown"):
+    check_transformer(m, errors)
+    for key in ("beam", "num_examples_shown"):
         if m[key] <= 0:
             errors.append(f"config.model.{key}={m[key]}: must be positive")

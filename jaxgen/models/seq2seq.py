@@ -11,7 +11,6 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import linen as nn
 
 from jaxgen import rng as rng_lib
 from jaxgen.losses.sequence import edit_distance, sequence_log_prob
@@ -39,6 +38,11 @@ class Seq2Seq:
         s = self.max_len
         source, dec_in, targets = x[:, :s], x[:, s:-1], x[:, s + 1:]
         return source, source != self.vocab_size, dec_in, targets, (targets != self.vocab_size).astype(jnp.float32)
+
+    def init(self, key, x):
+        """The network's params, shaped by packed rows x."""
+        source, valid, dec_in, _, _ = self.split(x)
+        return self.net.init(key, source, dec_in, valid)
 
     def chars(self) -> jax.Array:
         return jnp.asarray(np.concatenate([self.token_chars, np.zeros(2, self.token_chars.dtype)]))
@@ -103,8 +107,3 @@ def make_test_log_prob(model: Seq2Seq) -> Callable:
         return {"log_prob": lp, "units": chars[targets].sum(-1).astype(jnp.float32), "tokens": tokens}
 
     return log_prob
-
-
-def init(net: nn.Module, model: Seq2Seq, key, x):
-    source, valid, dec_in, _, _ = model.split(x)
-    return net.init(key, source, dec_in, valid)

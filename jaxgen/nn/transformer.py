@@ -15,6 +15,11 @@ POSITIONS = ("learned", "rotary")
 EMBED_INIT = nn.initializers.normal(0.02)  # GPT-2's; with tied output weights, logits start near 0
 
 
+def _caches(net, batch: int, dtype) -> list[dict]:
+    """Empty KV caches, one per decoder layer, for decoding up to net.max_len tokens."""
+    return [init_cache(batch, net.max_len, net.heads, net.width // net.heads, dtype) for _ in range(net.depth)]
+
+
 class _Embedding(nn.Module):
     vocab_size: int
     width: int
@@ -55,8 +60,7 @@ class TransformerLM(nn.Module):
     dropout: float = 0.0
 
     def init_state(self, batch: int, dtype=jnp.float32) -> list[dict]:
-        """Empty KV caches, one per layer, for decoding up to max_len tokens."""
-        return [init_cache(batch, self.max_len, self.heads, self.width // self.heads, dtype) for _ in range(self.depth)]
+        return _caches(self, batch, dtype)
 
     @nn.compact
     def __call__(self, tokens, positions=None, state=None, train: bool = False):
@@ -126,7 +130,7 @@ class EncoderDecoder(nn.Module):
         self.ln_final = nn.LayerNorm()
 
     def init_state(self, batch: int, dtype=jnp.float32) -> list[dict]:
-        return [init_cache(batch, self.max_len, self.heads, self.width // self.heads, dtype) for _ in range(self.depth)]
+        return _caches(self, batch, dtype)
 
     def encode(self, source, source_valid=None, train: bool = False):
         return self.encoder(source, source_valid, train)[1]
