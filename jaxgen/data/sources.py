@@ -75,13 +75,14 @@ def _tfds(name: str):
     return load
 
 
-def _toy(name: str):
+def _generated(sample, num_bins: int | None = None, scale: float | None = None):
+    """A dataset drawn in JAX by sample(key, n): the toy points, the bouncing-ball videos."""
     def load(options: dict) -> Loaded:
         key = jax.random.key(options["toy_seed"])
-        train = np.asarray(toy.SAMPLERS[name](jax.random.fold_in(key, 0), options["toy_train_size"]))
-        test = np.asarray(toy.SAMPLERS[name](jax.random.fold_in(key, 1), options["toy_test_size"]))
-        spec = DataSpec((2,), 0, None, len(train), len(test))
-        return Loaded({"x": train}, {"x": test}, spec, None)
+        train = np.asarray(sample(jax.random.fold_in(key, 0), options["toy_train_size"]))
+        test = np.asarray(sample(jax.random.fold_in(key, 1), options["toy_test_size"]))
+        spec = DataSpec(tuple(train.shape[1:]), 0, num_bins, len(train), len(test))
+        return Loaded({"x": train}, {"x": test}, spec, scale)
 
     return load
 
@@ -97,14 +98,6 @@ def _text(name: str):
     return load
 
 
-def _bouncing_balls(options: dict) -> Loaded:
-    key = jax.random.key(options["toy_seed"])
-    train = np.asarray(video.videos(jax.random.fold_in(key, 0), options["toy_train_size"]))
-    test = np.asarray(video.videos(jax.random.fold_in(key, 1), options["toy_test_size"]))
-    spec = DataSpec(tuple(train.shape[1:]), 0, 2, len(train), len(test))
-    return Loaded({"x": train}, {"x": test}, spec, 1.0)
-
-
 DATASETS = {
     "mnist": _idx_dataset("mnist"),
     "fashion_mnist": _idx_dataset("fashion_mnist"),
@@ -113,8 +106,8 @@ DATASETS = {
     "markov_text": _text("markov_text"),
     "tiny_shakespeare_restore": _text("tiny_shakespeare_restore"),
     "markov_restore": _text("markov_restore"),
-    "bouncing_balls": _bouncing_balls,
-    **{name: _toy(name) for name in toy.SAMPLERS},
+    "bouncing_balls": _generated(video.videos, num_bins=2, scale=1.0),  # binary frames
+    **{name: _generated(toy.SAMPLERS[name]) for name in toy.SAMPLERS},
 }
 # Example shapes known without loading, so configs are checked before any work.
 SHAPES = {"mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1), "digits": (8, 8, 1), **{n: (2,) for n in toy.SAMPLERS},
