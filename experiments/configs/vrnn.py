@@ -17,7 +17,7 @@ from experiments.configs.base import get_base_config, lock, shrink_for_smoke
 
 def videos(c: ml_collections.ConfigDict, steps: int) -> None:
     """bouncing_balls: 4,000 training and 500 test videos of 16 binary 16x16 frames, batches of 32,
-    Adam with a cosine schedule from 2e-3, evaluation every 1,000 steps on 200 test videos."""
+    Adam with a cosine schedule from 2e-3, evaluation on all 500 test videos every 1,000 steps."""
     c.data.name = "bouncing_balls"
     c.data.toy_train_size, c.data.toy_test_size = 4_000, 500
     c.data.batch_size = 32
@@ -28,7 +28,7 @@ def videos(c: ml_collections.ConfigDict, steps: int) -> None:
     c.optim.schedule = "cosine"
     c.optim.grad_clip_norm = 10.0
     c.eval.every_steps = 1_000
-    c.eval.num_examples = 200
+    c.eval.num_examples = 0
     c.eval.num_samples = 8
     c.checkpoint.every_steps = 1_000
 
