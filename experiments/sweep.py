@@ -5,17 +5,18 @@ write one table of final metrics (sweep_results.csv and .md).
       --sweep experiments/sweeps/vae_digits.py
   python -m experiments.sweep --config experiments/configs/vae.py:digits --workdir runs/sweep \
       --set optim.lr=1e-3,3e-4 --set model.latent_dim=4,8        # product: 4 runs
+  ... --executor local --parallel 2          # 2 points at a time, each its own process and cores
+  ... --executor slurm --parallel 8 --slurm_partition gpu --slurm_gpus_per_task 1 --slurm_time 240
+  python -m experiments.sweep --workdir runs/sweep --collect      # rebuild the table now
 
-A sweep file defines get_sweep() -> list of {key: value} dicts. Every run's
-config is checked before the first one starts. Rerunning resumes each run.
+A sweep file defines get_sweep() -> list of {key: value} dicts. Every run's config is checked
+before the first one starts. Rerunning skips finished points and resumes the others.
+Executors: jaxgen/run/sweep.py.
 """
 
-import csv
 import importlib.util
 import itertools
-import json
-import os
-import re
+import shutil
 import sys
 
 from absl import app, flags, logging
@@ -31,8 +32,24 @@ _CACHE = flags.DEFINE_string("compilation_cache", None, "Persistent XLA compilat
                              "(default: $JAXGEN_COMPILATION_CACHE, else $JAX_COMPILATION_CACHE_DIR, else "
                              "~/.cache/jaxgen/xla).")
 _SET = flags.DEFINE_multi_string("set", [], "key=v1,v2,...; several --set flags form a product.")
-flags.mark_flags_as_required(["config", "workdir"])
-
+_EXECUTOR = flags.DEFINE_enum("executor", "inline", ["inline", "local", "slurm"],
+                              "inline: this process, one point after another; local: a process per point "
+                              "(submitit), --parallel at once; slurm: one SLURM array job (submitit).")
+_PARALLEL = flags.DEFINE_integer("parallel", 1, "Points running at once (local, slurm).")
+_COLLECT = flags.DEFINE_bool("collect", False, "Only rebuild the results table from the finished points.")
+_WAIT = flags.DEFINE_bool("wait", True, "slurm / local: follow the jobs, writing the table as points finish "
+                          "(--nowait: submit and return; --collect later).")
+_PARTITION = flags.DEFINE_string("slurm_partition", None, "SLURM partition.")
+_TIME = flags.DEFINE_integer("slurm_time", 60, "SLURM time limit per task, minutes.")
+_GPUS = flags.DEFINE_integer("slurm_gpus_per_task", 0, "GPUs per task.")
+_CPUS = flags.DEFINE_integer("slurm_cpus_per_task", None, "CPUs per task.")
+_MEM = flags.DEFINE_float("slurm_mem_gb", None, "Memory per task, GB.")
+_ACCOUNT = flags.DEFINE_string("slurm_account", None, "SLURM account.")
+_QOS = flags.DEFINE_string("slurm_qos", None, "SLURM quality of service.")
+_CONSTRAINT = flags.DEFINE_string("slurm_constraint", None, "SLURM node constraint.")
+_SIGNAL_DELAY = flags.DEFINE_integer("slurm_signal_delay_s", 120, "Seconds between the time-limit warning "
+                                     "(SIGUSR2: checkpoint and requeue) and the kill.")
+_EXTRA = flags.DEFINE_multi_string("slurm_option", [], "More sbatch options, key=value (e.g. exclude=node7).")
 
 def product(spec: list[str]) -> list[dict]:
     """['optim.lr=1e-3,3e-4', 'model.latent_dim=4,8'] -> the 4 combinations."""
@@ -52,27 +69,6 @@ def load_sweep_file(path: str) -> list[dict]:
     return list(module.get_sweep())
 
 
-def run_name(index: int, overrides: dict) -> str:
-    text = ",".join(f"{k}={v}" for k, v in overrides.items())
-    return f"{index:03d}_" + re.sub(r"[^A-Za-z0-9_.=,-]+", "", text.replace(" ", ""))[:100]
-
-
-def write_table(path_stem: str, rows: list[dict]) -> None:
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    with open(path_stem + ".csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, columns)
-        writer.writeheader()
-        writer.writerows(rows)
-
-    def fmt(v):
-        return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(fmt(row.get(c, "")) for c in columns) + " |" for row in rows]
-    with open(path_stem + ".md", "w") as f:
-        f.write("\n".join(lines) + "\n")
-
-
 def checked_configs(base_config, runs: list[dict]) -> list:
     """Every run's config, checked before any of them starts (KeyError / TypeError / ValueError /
     ConfigError name the bad key or value)."""
@@ -89,22 +85,16 @@ def checked_configs(base_config, runs: list[dict]) -> list:
     return configs
 
 
-def run_sweep(base_config, workdir: str, runs: list[dict]) -> list[dict]:
-    """Check every run's config, then train each; returns the table rows."""
-    from jaxgen.run import train_and_evaluate
+def slurm_resources():
+    from jaxgen.run.sweep import Slurm
 
-    configs = checked_configs(base_config, runs)
-    rows = []
-    for i, (o, c) in enumerate(zip(runs, configs)):
-        run_dir = os.path.join(workdir, run_name(i, o))
-        print(f"[{i + 1}/{len(runs)}] {o} -> {run_dir}")
-        metrics = train_and_evaluate(c, run_dir)
-        rows.append({"run": os.path.basename(run_dir), **o, **metrics})
-        write_table(os.path.join(workdir, "sweep_results"), rows)
-    with open(os.path.join(workdir, "sweep.json"), "w") as f:
-        json.dump(runs, f, indent=2, default=str)
-    print(f"Results: {os.path.join(workdir, 'sweep_results.md')} (and .csv)")
-    return rows
+    extra = []
+    for item in _EXTRA.value:
+        if "=" not in item:
+            raise ValueError(f"--slurm_option {item!r}: expected key=value")
+        extra.append(tuple(item.split("=", 1)))
+    return Slurm(_PARTITION.value, _TIME.value, _GPUS.value, _CPUS.value, _MEM.value, _ACCOUNT.value, _QOS.value,
+                 _CONSTRAINT.value, _SIGNAL_DELAY.value, tuple(extra))
 
 
 def main(argv):
@@ -112,17 +102,31 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     logging.set_verbosity(logging.WARNING)
     from jaxgen.run import USER_ERRORS, compile_cache
+    from jaxgen.run import sweep as sweep_lib
 
+    if _COLLECT.value:
+        try:
+            rows, pending = sweep_lib.collect(_WORKDIR.value)
+        except FileNotFoundError as err:
+            sys.exit(f"error: {err}")
+        print(f"{len(rows)} points finished, {pending} not; table: {_WORKDIR.value}/{sweep_lib.TABLE}.md")
+        return
+    if _CONFIG.value is None:
+        sys.exit("error: --config is required (except with --collect)")
     compile_cache.enable(_CACHE.value)
-
-    try:  # a bad sweep file, key or value: one line naming it, before any run starts
+    try:  # a bad sweep file, key, value or flag: one line naming it, before any run starts
         runs = load_sweep_file(_SWEEP.value) if _SWEEP.value else []
         runs += product(_SET.value)
-        checked_configs(_CONFIG.value, runs)
+        configs = checked_configs(_CONFIG.value, runs)
+        resources = slurm_resources()
+        if _PARALLEL.value < 1:
+            raise ValueError(f"--parallel={_PARALLEL.value}: must be >= 1")
+        if _EXECUTOR.value == "slurm" and not (shutil.which("sbatch") and shutil.which("srun")):
+            raise ValueError("--executor=slurm: sbatch / srun not found on PATH (run the sweep on a SLURM login node)")
     except (*USER_ERRORS, KeyError, TypeError, ValueError) as err:
         sys.exit(f"error: {' '.join(str(err).split())}")
     try:
-        run_sweep(_CONFIG.value, _WORKDIR.value, runs)
+        sweep_lib.run(runs, configs, _WORKDIR.value, _EXECUTOR.value, _PARALLEL.value, resources, _WAIT.value)
     except USER_ERRORS as err:  # e.g. a data file that fails its checksum
         sys.exit(f"error: {err}")
 

@@ -10,6 +10,7 @@ import dataclasses
 
 import numpy as np
 
+from jaxgen import rng as rng_lib
 from jaxgen.data.protocol import binarize_fixed
 
 
@@ -40,8 +41,9 @@ class Batcher:
     """Draws training batches by step and test batches by position.
 
     Arrays are {'x': [N, ...] (uint8 or float), 'label': [N]}; batches are
-    {'x': float32 in [0, 1] for images, 'label': int32, 'index': int32,
-    'mask': float32 (test batches only; 0 marks padding)}.
+    {'x': float32 in [0, 1] for images, 'label': int32, 'index' (the stream position that keys
+    per-example noise: [B, 2] uint32 high and low words in training batches, [B] int32 in test
+    batches), 'mask': float32 (test batches only; 0 marks padding)}.
     """
 
     train: dict[str, np.ndarray]
@@ -67,11 +69,14 @@ class Batcher:
         per = (hi - lo) // self.process_count
         return slice(lo + self.process_index * per, lo + (self.process_index + 1) * per)
 
-    def _finish(self, arrays: dict, idx: np.ndarray, rng: np.random.Generator | None) -> dict:
-        """Gather rows `idx`; binarise them with `rng` unless it is None."""
+    def _finish(self, arrays: dict, idx: np.ndarray, rng: np.random.Generator | None = None) -> dict:
+        """Gather rows `idx`; binarise them with `rng` unless it is None: uniforms are drawn for
+        the whole global batch and this process keeps its rows, so every process count
+        binarises an example alike."""
         x = to_model_input(arrays["x"][idx], self.scale)
         if self.binarize and rng is not None:
-            x = (rng.random(x.shape, dtype=np.float32) < x).astype(np.float32)
+            u = rng.random((self.batch_size, *x.shape[1:]), dtype=np.float32)[self._local(0, self.batch_size)]
+            x = (u < x).astype(np.float32)
         batch = {"x": x, "index": idx.astype(np.int32)}
         if "label" in arrays:
             batch["label"] = arrays["label"][idx].astype(np.int32)
@@ -91,16 +96,17 @@ class Batcher:
         order = self._epoch_order(epoch)
         local = self._local(i * self.batch_size, (i + 1) * self.batch_size)
         idx = order[local]
-        batch = self._finish(self.train, idx, np.random.default_rng([self.seed, epoch, i, self.process_index]))
-        # The stream position, not the dataset row, keys per-example noise:
-        # distinct across epochs, identical whatever the device layout.
-        batch["index"] = np.arange(step * self.batch_size, (step + 1) * self.batch_size, dtype=np.int64)[
-            self._local(0, self.batch_size)
-        ].astype(np.int32)
+        batch = self._finish(self.train, idx, np.random.default_rng([self.seed, epoch, i, 0]))
+        # (the trailing 0 keeps the draws of one-process runs made when each process drew its own)
+        # The stream position, not the dataset row, keys per-example noise: distinct across epochs
+        # (64-bit, as high and low words: never wraps), identical whatever the device layout.
+        local = self._local(step * self.batch_size, (step + 1) * self.batch_size)
+        batch["index"] = rng_lib.position_words(np.arange(local.start, local.stop, dtype=np.uint64))
         return batch
 
     def test_batches(self, batch_size: int, limit: int = 0):
-        """Yield the test set in order, padded to full batches ('mask' 0 on padding).
+        """Yield the test set in order, padded to full batches ('mask' 0 on padding): whole
+        batches on every process (each puts its own rows on its devices).
 
         With dynamic binarisation the test set is the likelihood protocol's one fixed
         binarisation (jaxgen/data/protocol.py): the same binary images for every evaluation,
@@ -116,9 +122,7 @@ class Batcher:
             idx = np.arange(lo, lo + batch_size)
             mask = (idx < n).astype(np.float32)
             idx = np.minimum(idx, n - 1)
-            local = self._local(0, batch_size)
-            idx, mask = idx[local], mask[local]
-            batch = self._finish(self.test, idx, None)
+            batch = self._finish(self.test, idx)
             if binary is not None:
                 batch["x"] = binary[idx]
             batch["mask"] = mask

@@ -53,6 +53,8 @@ def _check_stepped(config, num_devices: int | None, errors: list[str]) -> None:
     _positive(errors, "data.eval_batch_size", data.eval_batch_size)
     if train.parallel not in PARALLEL:
         errors.append(f"config.train.parallel={train.parallel!r}: expected one of {sorted(PARALLEL)}")
+    elif train.parallel != "jit" and jax.process_count() > 1:
+        errors.append(f"config.train.parallel={train.parallel!r}: a run over {jax.process_count()} processes uses 'jit'")
     available = jax.local_device_count() if num_devices is None else num_devices
     if train.num_devices > available or train.num_devices == 0 or train.num_devices < -1:
         errors.append(f"config.train.num_devices={train.num_devices}: must be -1 (all) or 1..{available}")
@@ -64,6 +66,8 @@ def _check_stepped(config, num_devices: int | None, errors: list[str]) -> None:
             errors.append(f"config.data.{key}={value}: not divisible by the device count {global_devices}")
     if "num_steps" in train and train.num_steps < 0:  # (a family with phases sets its own length)
         errors.append(f"config.train.num_steps={train.num_steps}: must be >= 0")
+    if "num_steps" in train and train.num_steps >= 2**31:  # the checkpointed step counter is int32
+        errors.append(f"config.train.num_steps={train.num_steps}: must be < 2**31")
     _positive(errors, "train.log_every", train.log_every)
     if not 0.0 <= train.ema_decay < 1.0:
         errors.append(f"config.train.ema_decay={train.ema_decay}: must be in [0, 1) (0 turns EMA off)")

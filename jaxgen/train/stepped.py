@@ -4,9 +4,11 @@ minibatch updates.
 The run shell (jaxgen/run/) checks the config, loads the data, looks the family up and calls
 this; what differs between families is the step kind they supply (jaxgen/train/steps.py). The
 run is resumable: the step, params, optimizer, EMA and base key are checkpointed, and the data
-position is a function of the step (jaxgen/data/pipeline.py). Knows no family by name.
+position is a function of the step (jaxgen/data/pipeline.py); a stop signal writes a checkpoint
+at the current step (jaxgen/train/preemption.py). Knows no family by name.
 """
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -28,6 +30,7 @@ from jaxgen.eval.dataset import average_over_batches
 from jaxgen.train import parallel
 from jaxgen.train import state as state_lib
 from jaxgen.train.checkpoint import Checkpointer, abstract
+from jaxgen.train.preemption import Guard, Preempted
 from jaxgen.train.writers import MetricWriter, Progress
 
 
@@ -191,13 +194,30 @@ def train(config, workdir: str, family, loaded: data_lib.Loaded, test, hooks: tu
         s = par.get_state(state)
         return state_lib.evaluation_params(s.params, s.ema_params, config.eval.use_ema)
 
+    def write_samples(params, step: int) -> str | None:  # one process samples and writes
+        if not is_main:
+            return None
+        return _write_samples(sample_fn, par.local(params), jax.random.fold_in(sample_key, step), config, loaded,
+                              writer, workdir, step)
+
+    def log_train(done: int) -> None:
+        nonlocal t_log
+        steps_since, avg = sums.count, sums.read()
+        now = time.perf_counter()
+        rate = steps_since / max(now - t_log, 1e-9)
+        t_log = now
+        avg.update(steps_per_s=rate, examples_per_s=rate * step_batch)
+        writer.write(done, "train", avg)
+        progress.update(done, avg)
+
     compiled_evals: dict = {}
     sample_fn = jax.jit(family.sample, static_argnums=2) if family.sample is not None else None  # labels: default
     sums = _MetricSums(on_device=not sync_each_step and config.train.parallel == "jit")
     t_start = t_log = time.perf_counter()
     batches = prefetch.Prefetcher(lambda i: par.put_batch(batcher.train_batch(i)), start, num_steps,
                                   prefetch.depth(config.data.prefetch, par.devices[0].platform))
-    try:
+    guard = Guard()
+    with guard.installed(), contextlib.closing(batches):
         for step in range(start, num_steps):
             state, metrics = train_step(state, batches.get(step))
             if sync_each_step:
@@ -205,14 +225,7 @@ def train(config, workdir: str, family, loaded: data_lib.Loaded, test, hooks: tu
             sums.add(step, metrics)
             done = step + 1
             if done % config.train.log_every == 0 or done == num_steps or ckpt.should_save(done):
-                steps_since = sums.count
-                avg = sums.read()
-                now = time.perf_counter()
-                rate = steps_since / max(now - t_log, 1e-9)
-                t_log = now
-                avg.update(steps_per_s=rate, examples_per_s=rate * step_batch)
-                writer.write(done, "train", avg)
-                progress.update(done, avg)
+                log_train(done)
             if ckpt.should_save(done) and done != num_steps:
                 save(done)
             every = config.eval.every_steps
@@ -223,30 +236,36 @@ def train(config, workdir: str, family, loaded: data_lib.Loaded, test, hooks: tu
                 results = _evaluate(compiled_evals, family, par, params_now, batcher, test, config,
                                     jax.random.fold_in(eval_key, done), False)
                 writer.write(done, "eval", results)
-                _write_samples(sample_fn, params_now, jax.random.fold_in(sample_key, done), config, loaded, writer,
-                               workdir, done)
+                write_samples(params_now, done)
             for hook in due:
-                hook.run(writer, done, params_now, False)
-    finally:
-        batches.close()
+                hook.run(writer, done, par.local(params_now), False)
+            if guard.requested(done) and done != num_steps:
+                if sums.count:
+                    log_train(done)
+                save(done)
+                progress.close()
+                writer.close()
+                ckpt.close()
+                guard.chain()
+                raise Preempted(guard.signal_name, done, ckpt.directory)
     progress.close()
     train_seconds = time.perf_counter() - t_start
     save(num_steps)
     final_params = eval_params()  # gathered once for the final evaluation, samples, figures and hooks
+    local_params = par.local(final_params)
     results = _evaluate(compiled_evals, family, par, final_params, batcher, test, config,
                         jax.random.fold_in(eval_key, num_steps), True)
     if is_main and compiled_evals.get("likelihood_result") is not None:
         with open(os.path.join(workdir, "likelihood.json"), "w") as f:
             json.dump(compiled_evals["likelihood_result"].to_json(), f, indent=2)
     writer.write(num_steps, "final", results)
-    sample_path = _write_samples(sample_fn, final_params, jax.random.fold_in(sample_key, num_steps), config, loaded,
-                                 writer, workdir, num_steps)
+    sample_path = write_samples(final_params, num_steps)
     if family.artifacts is not None and is_main:
-        for name, path in family.artifacts(final_params, rng_lib.stream(key, "artifacts"), loaded, workdir).items():
+        for name, path in family.artifacts(local_params, rng_lib.stream(key, "artifacts"), loaded, workdir).items():
             print(f"{name}: {path}")
     ckpt.close()  # waits for the final checkpoint, which the evaluation reads
     for hook in hooks if is_main else ():
-        results.update(hook.run(writer, num_steps, final_params, True))
+        results.update(hook.run(writer, num_steps, local_params, True))
     writer.close()
     if is_main:
         with open(os.path.join(workdir, "final_metrics.json"), "w") as f:

@@ -9,6 +9,7 @@ import ml_collections
 import numpy as np
 import pytest
 
+from jaxgen import rng as rng_lib
 from jaxgen.data import Batcher, load, sources, toy
 from jaxgen.data.idx import read_idx
 
@@ -100,14 +101,34 @@ def test_batches_are_deterministic_and_each_epoch_is_a_permutation():
     np.testing.assert_array_equal(np.sort(labels), np.sort(b.train["label"]))  # every row once
     assert not np.array_equal(first[0]["x"], b.train_batch(spe)["x"])  # epoch 1 is reshuffled
     assert first[0]["x"].dtype == np.float32 and 0 <= first[0]["x"].min() and first[0]["x"].max() <= 1
-    np.testing.assert_array_equal(b.train_batch(7)["index"], np.arange(700, 800))
+    np.testing.assert_array_equal(b.train_batch(7)["index"], np.stack([np.zeros(100), np.arange(700, 800)], -1))
 
 
-def test_process_slices_concatenate_to_the_global_batch():
-    whole = _batcher().train_batch(9)
-    parts = [_batcher(process_index=p, process_count=4).train_batch(9) for p in range(4)]
+@pytest.mark.parametrize("binarize", [False, True])
+def test_process_slices_concatenate_to_the_global_batch(binarize):
+    whole = _batcher(binarize=binarize).train_batch(9)
+    parts = [_batcher(process_index=p, process_count=4, binarize=binarize).train_batch(9) for p in range(4)]
     for key in ("x", "label", "index"):
         np.testing.assert_array_equal(np.concatenate([p[key] for p in parts]), whole[key])
+
+
+def test_stream_positions_past_2_to_the_32_keep_distinct_keys():
+    # a step whose examples straddle 2^32 (a global batch of 4,096 gets there after ~1M steps):
+    # positions are carried as 64-bit words, and position p + 2^32 does not reuse p's key
+    b, step = _batcher(), (2**32 - 50) // 100
+    words = b.train_batch(step)["index"].astype(np.uint64)
+    positions = (words[:, 0] << np.uint64(32)) | words[:, 1]
+    np.testing.assert_array_equal(positions, np.arange(step * 100, step * 100 + 100, dtype=np.uint64))
+    key = jax.random.key(0)
+    high = rng_lib.example_keys(key, rng_lib.position_words(np.array([5, 2**32 + 5, 2**33 + 5, 2**63 + 5])))
+    data = np.asarray(jax.random.key_data(high))
+    assert len({tuple(d) for d in data}) == 4
+    # below 2^32 both forms are fold_in(key, position), the keys of 32-bit positions
+    low = np.array([0, 5, 2**31 + 7, 2**32 - 1], dtype=np.uint64)
+    expected = np.stack([jax.random.key_data(jax.random.fold_in(key, int(p))) for p in low])
+    for index in (rng_lib.position_words(low), low.astype(np.uint32)):
+        np.testing.assert_array_equal(jax.random.key_data(rng_lib.example_keys(key, index)), expected)
+    np.testing.assert_array_equal(data[0], expected[1])
 
 
 def test_dynamic_binarization_resamples_and_test_set_is_fixed():
