@@ -10,6 +10,7 @@ that step (a preemption notice from the scheduler, at a chosen step); exits 75 w
 import os
 import signal
 import sys
+import time
 
 
 def check_batches(config) -> None:
@@ -55,6 +56,7 @@ def main(argv: list[str]) -> None:
     def preempt(writer, done, params, final):
         if done == int(term_at) and not final:
             os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1.0)  # the notice reaches the other process before many more steps pass
         return {}
 
     hooks = (Hook(int(term_at), preempt),) if int(term_at) > 0 else ()

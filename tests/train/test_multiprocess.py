@@ -70,15 +70,15 @@ def test_two_processes_train_checkpoint_and_resume_like_one(tmp_path):
     for p, r in enumerate(stopped):
         assert r.returncode == PREEMPTED, f"process {p}: {r.returncode}\n{r.stderr[-3000:]}"
         assert f"process {p}: batch slices ok" in r.stdout
-    steps = [int(s) for s in os.listdir(two / "checkpoints") if s.isdigit()]
-    assert len(steps) == 1 and 5 <= steps[0] < 20, steps
-    assert f"stopped by SIGTERM after step {steps[0]}" in stopped[0].stdout
+    stop = max(int(s) for s in os.listdir(two / "checkpoints") if s.isdigit())  # (10 also, if it stopped later)
+    assert 5 <= stop < 20 and f"stopped by SIGTERM after step {stop}" in stopped[0].stdout, stop
+    assert f"stopped by SIGTERM after step {stop}" in stopped[1].stdout
 
     # ... and restarted as 2 processes, it resumes there and ends with the reference's params
     resumed = run_two(two)
     for p, r in enumerate(resumed):
         assert r.returncode == 0, f"process {p}: {r.returncode}\n{r.stderr[-3000:]}"
-    assert f"Resuming from step {steps[0]}" in resumed[0].stdout
+    assert f"Resuming from step {stop}" in resumed[0].stdout
     assert_same_params(reference, params_of(two), atol=1e-6, rtol=1e-6)
 
     # the 2-process checkpoint at step 10 restores in 1 process, and the other way round
