@@ -2,6 +2,7 @@
 gloo collectives): data slices, the same parameters as one process, checkpoints that move
 between the two layouts, and a preempted 2-process run that resumes exactly."""
 
+import json
 import os
 import shutil
 import socket
@@ -80,6 +81,11 @@ def test_two_processes_train_checkpoint_and_resume_like_one(tmp_path):
         assert r.returncode == 0, f"process {p}: {r.returncode}\n{r.stderr[-3000:]}"
     assert f"Resuming from step {stop}" in resumed[0].stdout
     assert_same_params(reference, params_of(two), atol=1e-6, rtol=1e-6)
+    # the evaluation, each process feeding its rows and every host gathering the outputs, is the
+    # same as one process's (same params, same per-example keys)
+    final_two, final_one = (json.loads((d / "final_metrics.json").read_text()) for d in (two, tmp_path / "one"))
+    for k in ("test_log_likelihood", "test_log_likelihood_se", "test_elbo"):
+        assert final_two[k] == pytest.approx(final_one[k], rel=1e-5), k
 
     # the 2-process checkpoint at step 10 restores in 1 process, and the other way round
     to_one = run_one(rewind(two, tmp_path / "two_then_one", 10))
