@@ -119,8 +119,7 @@ def main(argv):
         runs += product(_SET.value)
         configs = checked_configs(_CONFIG.value, runs)
         resources = slurm_resources()
-        if _PARALLEL.value < 1:
-            raise ValueError(f"--parallel={_PARALLEL.value}: must be >= 1")
+        sweep_lib.check_executor(_EXECUTOR.value, _PARALLEL.value)
         if _EXECUTOR.value == "slurm" and not (shutil.which("sbatch") and shutil.which("srun")):
             raise ValueError("--executor=slurm: sbatch / srun not found on PATH (run the sweep on a SLURM login node)")
     except (*USER_ERRORS, KeyError, TypeError, ValueError) as err:

@@ -27,6 +27,13 @@ class DataSpec:
     token_chars: tuple[int, ...] = ()  # text: characters each id stands for (vocab_size + 1 entries, padding last)
 
 
+def process_slice(lo: int, hi: int, process_index: int, process_count: int) -> slice:
+    """Process `process_index`'s contiguous share of rows lo..hi of a global batch (the rows its
+    devices hold: a multi-process Mesh lists the devices process by process)."""
+    per = (hi - lo) // process_count
+    return slice(lo + process_index * per, lo + (process_index + 1) * per)
+
+
 def to_model_input(x: np.ndarray, scale: float | None) -> np.ndarray:
     """Stored values -> model input: float32 (divided by `scale`, e.g. 255, when given), or int32
     token ids as they are (integers without a scale)."""
@@ -66,8 +73,7 @@ class Batcher:
         return divmod(step, self.steps_per_epoch)
 
     def _local(self, lo: int, hi: int) -> slice:
-        per = (hi - lo) // self.process_count
-        return slice(lo + self.process_index * per, lo + (self.process_index + 1) * per)
+        return process_slice(lo, hi, self.process_index, self.process_count)
 
     def _finish(self, arrays: dict, idx: np.ndarray, rng: np.random.Generator | None = None) -> dict:
         """Gather rows `idx`; binarise them with `rng` unless it is None: uniforms are drawn for

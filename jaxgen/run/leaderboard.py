@@ -94,8 +94,8 @@ def _sample_grid(workdir: str) -> str | None:
 def _trained(config, workdir: str) -> dict:
     """The final metrics of the run in `workdir`: a finished run (final_metrics.json) is reused
     as it is, without building its data; otherwise it is trained or resumed there."""
-    final_path = os.path.join(workdir, "final_metrics.json")
-    return _json(final_path) if os.path.exists(final_path) else train_and_evaluate(config, workdir)
+    final = workdirs.final_metrics(workdir)
+    return final if final is not None else train_and_evaluate(config, workdir)
 
 
 def run_entry(entry: Entry, root: str, feature_net: str | None, num_samples: int, progress: bool,

@@ -25,6 +25,8 @@ from typing import Any
 
 import ml_collections
 
+from jaxgen.run import workdirs
+
 EXECUTORS = ("inline", "local", "slurm")
 POINTS_FILE = "sweep.json"
 TABLE = "sweep_results"
@@ -54,11 +56,8 @@ def write_table(path_stem: str, rows: list[dict]) -> None:
 
 def finished(run_dir: str) -> dict | None:
     """The final metrics of a finished point (None while it has not finished)."""
-    path = os.path.join(run_dir, "final_metrics.json")
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return {k: v for k, v in json.load(f).items() if k not in _RUN_ONLY}
+    final = workdirs.final_metrics(run_dir)
+    return None if final is None else {k: v for k, v in final.items() if k not in _RUN_ONLY}
 
 
 def collect(workdir: str) -> tuple[list[dict], int]:
@@ -156,14 +155,19 @@ class Slurm:
         return p
 
 
-def run(base_points: list[dict], configs: list, workdir: str, executor: str = "inline", parallel: int = 1,
-        slurm: Slurm = Slurm(), wait: bool = True, log: Callable[[str], None] = print) -> list[dict]:
-    """Run the points (their overrides and checked configs) of a sweep in `workdir` on
-    `executor`, skipping finished ones; returns the table's rows (those finished)."""
+def check_executor(executor: str, parallel: int) -> None:
+    """ValueError naming a bad --executor or --parallel."""
     if executor not in EXECUTORS:
         raise ValueError(f"--executor={executor!r}: expected one of {', '.join(EXECUTORS)}")
     if parallel < 1:
         raise ValueError(f"--parallel={parallel}: must be >= 1")
+
+
+def run(base_points: list[dict], configs: list, workdir: str, executor: str = "inline", parallel: int = 1,
+        slurm: Slurm = Slurm(), wait: bool = True, log: Callable[[str], None] = print) -> list[dict]:
+    """Run the points (their overrides and checked configs) of a sweep in `workdir` on
+    `executor`, skipping finished ones; returns the table's rows (those finished)."""
+    check_executor(executor, parallel)
     os.makedirs(workdir, exist_ok=True)
     with open(os.path.join(workdir, POINTS_FILE), "w") as f:
         json.dump(base_points, f, indent=2, default=str)
@@ -197,10 +201,10 @@ def _submit(todo, total: int, workdir: str, executor: str, parallel: int, slurm:
         ex = submitit.AutoExecutor(folder=folder, cluster="slurm")
         ex.update_parameters(name=os.path.basename(os.path.abspath(workdir)), **slurm.parameters(parallel))
         with ex.batch():
-            jobs = [(i, o, ex.submit(point)) for i, o, point in todo]
-        log(f"submitted array job {jobs[0][2].job_id.split('_')[0]}: {len(jobs)} points, {parallel} at a time "
-            f"(logs in {os.path.dirname(folder)})")
-        running, queue = jobs, []
+            running = [(i, o, ex.submit(point), None) for i, o, point in todo]  # (.., slot): SLURM places them
+        log(f"submitted array job {running[0][2].job_id.split('_')[0]}: {len(running)} points, {parallel} at a "
+            f"time (logs in {os.path.dirname(folder)})")
+        queue, free = [], []
     else:
         ex = submitit.LocalExecutor(folder=folder)
         ex.update_parameters(timeout_min=7 * 24 * 60)
@@ -216,9 +220,9 @@ def _submit(todo, total: int, workdir: str, executor: str, parallel: int, slurm:
         time.sleep(0.5)
         for entry in [e for e in running if e[2].done()]:
             running.remove(entry)
-            i, o, job = entry[:3]
-            if executor == "local":
-                free.append(entry[3])
+            i, o, job, slot = entry
+            if slot is not None:
+                free.append(slot)
             try:
                 job.result()
                 log(f"[{i + 1}/{total}] {o}: finished")

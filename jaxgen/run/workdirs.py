@@ -34,6 +34,15 @@ def load_config(workdir: str, what: str = "workdir") -> ml_collections.ConfigDic
         return ml_collections.ConfigDict(json.load(f))
 
 
+def final_metrics(workdir: str) -> dict | None:
+    """final_metrics.json of a finished run (None while it has not finished)."""
+    path = os.path.join(workdir, "final_metrics.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
 def load_test_set(workdir: str) -> dict:
     """The protocol test set a run was measured on, as written (TestSet.describe())."""
     with open(os.path.join(workdir, "test_set.json")) as f:

@@ -21,6 +21,8 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from jaxgen.data.pipeline import process_slice
+
 AXIS = "data"
 
 
@@ -53,7 +55,7 @@ class MeshParallel:
     def put_eval_batch(self, batch: dict) -> dict:
         """A whole global evaluation batch, the same on every process: each feeds its rows."""
         if jax.process_count() > 1:
-            batch = {k: v[process_rows(len(v))] for k, v in batch.items()}
+            batch = {k: v[process_slice(0, len(v), jax.process_index(), jax.process_count())] for k, v in batch.items()}
         return self.put_batch(batch)
 
     def local(self, tree: Any) -> Any:
@@ -118,13 +120,6 @@ class PmapParallel:
 
 
 PARALLEL = {"jit": MeshParallel, "pmap": PmapParallel}
-
-
-def process_rows(n: int) -> slice:
-    """This process's contiguous share of `n` rows of a global batch (the rows its devices hold:
-    the Mesh lists the devices process by process)."""
-    per = n // jax.process_count()
-    return slice(jax.process_index() * per, (jax.process_index() + 1) * per)
 
 
 def make(name: str, num_devices: int):

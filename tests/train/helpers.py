@@ -14,7 +14,8 @@ def launch_args(workdir, *overrides, config="experiments/configs/vae.py:smoke"):
     return [sys.executable, "-m", "experiments.launch", f"--config={config}", f"--workdir={workdir}", *overrides]
 
 
-def run(args, devices: int = 1, **kw) -> subprocess.CompletedProcess:
+def subprocess_env(devices: int = 1) -> dict:
+    """The environment of a launcher subprocess on `devices` fake CPU devices."""
     env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices} {TEST_XLA_FLAGS}",
                JAX_PLATFORMS="cpu")
     if devices > 1:
@@ -23,7 +24,12 @@ def run(args, devices: int = 1, **kw) -> subprocess.CompletedProcess:
         # fully optimised.
         env.pop("JAX_COMPILATION_CACHE_DIR", None)
         env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
-    return subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout(), check=False, **kw)
+    return env
+
+
+def run(args, devices: int = 1, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=REPO, env=subprocess_env(devices), capture_output=True, text=True,
+                          timeout=timeout(), check=False, **kw)
 
 
 def params_of(workdir) -> list[np.ndarray]:

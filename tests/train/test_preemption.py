@@ -11,8 +11,8 @@ import time
 import pytest
 
 from jaxgen.train import preemption
-from tests.conftest import REPO, TEST_XLA_FLAGS, timeout
-from tests.train.helpers import assert_same_params, launch_args, params_of, run
+from tests.conftest import REPO, timeout
+from tests.train.helpers import assert_same_params, launch_args, params_of, run, subprocess_env
 
 SETTINGS = {"train.num_steps": 1500, "checkpoint.every_steps": 0, "train.log_every": 10, "eval.every_steps": 0}
 
@@ -24,8 +24,7 @@ def test_sigterm_checkpoints_the_current_step_and_the_relaunch_resumes_exactly(t
 
     flags = [f"--config.{k}={v}" for k, v in SETTINGS.items()]
     workdir = tmp_path / "preempted"
-    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count=1 {TEST_XLA_FLAGS}", JAX_PLATFORMS="cpu")
-    proc = subprocess.Popen(launch_args(workdir, *flags), cwd=REPO, env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(launch_args(workdir, *flags), cwd=REPO, env=subprocess_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     metrics, deadline = workdir / "metrics.jsonl", time.monotonic() + timeout()
     while not (metrics.exists() and metrics.read_text().count("\n") >= 2):  # training, past step 20
