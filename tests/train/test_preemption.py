@@ -49,6 +49,8 @@ def test_sigterm_checkpoints_the_current_step_and_the_relaunch_resumes_exactly(t
 def test_guard_flags_sigint_a_second_one_interrupts_and_handlers_are_restored():
     calls = []
     before = signal.signal(signal.SIGUSR2, lambda signum, frame: calls.append(signum))
+    # Python's own SIGINT handler, whatever this process inherited (a background shell ignores SIGINT)
+    sigint_before = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         guard = preemption.Guard()
         with guard.installed():
@@ -69,6 +71,7 @@ def test_guard_flags_sigint_a_second_one_interrupts_and_handlers_are_restored():
         assert calls == [signal.SIGUSR2]
     finally:
         signal.signal(signal.SIGUSR2, before)
+        signal.signal(signal.SIGINT, sigint_before)
 
 
 def test_launcher_refuses_partial_distributed_flags():
