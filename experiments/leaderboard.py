@@ -98,9 +98,9 @@ BOARDS = {
         _entry("GAN (least squares)", "gan", "mnist_lsgan", {"model.g_channels": (128, 64), "train.num_steps": 3_000}),
     ], _entry("feature net", "classifier", "mnist"), 10_000),
     # text: nats per character of the validation split, whatever the tokenizer; no sample metrics.
-    # One budget for every entry, ~10 min of the 2-core dev CPU each (the configs' full runs, ~45
-    # min each, are in the README): the same wall clock, so BPE, 2.3x as many steps a second, runs
-    # twice the steps.
+    # One budget for every entry: the same wall clock (~11 min at the rates the configs name, 20-26
+    # min on the slower CPU of the README's board; the configs' full ~45-min runs are in the README),
+    # so BPE, 2.3x as many steps a second, runs twice the steps.
     "tiny_shakespeare": ([
         _entry("transformer (characters, 1k steps)", "transformer_lm", "shakespeare_char", {"train.num_steps": 1_000}),
         _entry("transformer (BPE, 512 tokens, 2k steps)", "transformer_lm", "shakespeare_bpe",
